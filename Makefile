@@ -1,0 +1,34 @@
+# Two commands for a fresh machine with Python 3.11 and make:
+#   make demo   - the full chain on synthetic data, writes reports/demo/
+#   make test   - the test suite
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench notebooks clean constraints
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[all,test]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/trial demo --out reports/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/intake.py
+
+notebooks: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt jupyterlab
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) reports/demo .pytest_cache

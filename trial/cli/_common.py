@@ -1,0 +1,76 @@
+"""Shared helpers for CLI commands: JSON output, error handling, exit codes."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _default(obj: Any):
+    import datetime as dt
+
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            return _clean(float(obj))
+        if isinstance(obj, np.ndarray):
+            return [_default(x) if not isinstance(x, (int, float)) else _clean(x) for x in obj.tolist()]
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean(x):
+    """NaN/inf are not JSON: write them as null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def print_json(obj: Any, file=None) -> None:
+    """Print ``obj`` as JSON (NaN and infinities as null, numpy types converted)."""
+    text = json.dumps(_clean(json.loads(json.dumps(obj, default=_default, allow_nan=True))),
+                      ensure_ascii=False, indent=2, allow_nan=False)
+    print(text, file=file or sys.stdout)
+
+
+def add_json_flag(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run_command(args) -> int:
+    """Run ``args.func(args)``, turning domain errors into exit code 2."""
+    from ..exceptions import TrialError
+
+    try:
+        code = args.func(args)
+    except TrialError as exc:
+        if getattr(args, "json", False):
+            print_json({"error": type(exc).__name__, "message": str(exc),
+                        "problems": [p.__dict__ for p in getattr(exc, "problems", [])]}, file=sys.stdout)
+        print(f"trial: error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", EXIT_BAD_INPUT)
+    except KeyboardInterrupt:  # pragma: no cover
+        print("trial: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
