@@ -84,3 +84,46 @@ class RegisterError(TrialError):
 
 class ConcurrencyError(RegisterError):
     """A concurrent writer held the register too long; retry."""
+
+
+class ParameterError(TrialError, ValueError):
+    """A function or command argument is out of range or inconsistent.
+
+    Parameters
+    ----------
+    parameter : str
+        The argument's name as the user wrote it (``n_control``, ``--alpha``).
+    message : str
+        What is allowed and what was given, e.g. "must be a number in (0, 1); got 1.5".
+    """
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        self.message = message
+        super().__init__(f"`{parameter}` {message}")
+
+
+__all__ += ["ParameterError"]
+
+
+class BusinessCaseError(TrialError):
+    """A business-case file or argument is invalid.
+
+    Parameters
+    ----------
+    key : str
+        Dotted path of the offending key (``investment[2].amounts``) or the
+        name of the offending parameter.
+    message : str
+        What is wrong: the allowed values and the value given.
+    """
+
+    def __init__(self, key: str, message: str, *, file: str | None = None):
+        self.key = key
+        self.message = message
+        self.file = file
+        where = f"{file}: " if file else ""
+        super().__init__(f"{where}`{key}`: {message}")
+
+
+__all__.append("BusinessCaseError")

@@ -1,0 +1,271 @@
+"""The effect-fed business case: reproduction at the goals, draws, P(payback), break-even,
+sensitivity, CLI modes, figures and the demo step.
+
+Tolerances
+----------
+* Deterministic figures (tables at the goals, break-even, sensitivity) are
+  linear arithmetic of exact inputs: 1e-9 relative.
+* Monte Carlo figures are compared with the closed form of the same linear
+  model (normal draws -> each year's net is normal, P(payback <= N) =
+  Phi((C_N - I)/sd)) within 4 Monte Carlo standard errors for n = 20,000 draws
+  (a false alarm about once in 16,000 runs; the seed is fixed, so never flaky).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from trial.business_case import (compute_case, effect_fed_case, effects_from_analysis, load_case, payback_years,
+                                 plot_cumulative_net, plot_tornado, plot_waterfall)
+from trial.business_case._effect import _unit_matrix, goal_effects
+from trial.exceptions import BusinessCaseError
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE = ROOT / "protocols" / "bi25_case.toml"
+EFFECTS = {
+    "ordinary_employment": {"estimate": 0.04, "std_error": 0.03},
+    "fleksjob": {"estimate": 0.03, "std_error": 0.028},
+    "extension": {"estimate": -0.12, "std_error": 0.057, "ci_low": -0.23, "ci_high": -0.01},
+    "benefit_weeks": {"estimate": -8.0, "std_error": 4.0},
+}
+
+
+@pytest.fixture(scope="module")
+def protocol():
+    from trial.protocol import load
+
+    return load(ROOT / "protocols" / "ressourceforloeb.toml")
+
+
+@pytest.fixture(scope="module")
+def fed(protocol):
+    return effect_fed_case(EFFECTS, protocol=protocol, n_draws=400, rng=7)
+
+
+def test_at_the_goals_the_effect_fed_case_is_the_published_case(protocol):
+    goals = {e.id: {"estimate": e.goal, "std_error": 0.0} for e in protocol.endpoints}
+    r = effect_fed_case(goals, protocol=protocol, n_draws=50, rng=1)
+    ref = compute_case(load_case(CASE))
+    for t in ("section1", "table1", "table3", "table6"):
+        a, b = r.table(t, rounded=True), ref.table(t, rounded=True)
+        labels = list(ref.case.year_labels)
+        assert a[labels].equals(b[labels]), t
+    assert r.base.payback_whole_years_total == 6 and r.base.payback_whole_years_service == 16
+    assert r.p_payback == 1.0 and np.all(r.payback_draws == r.payback_draws[0])
+    assert set(r.table("section1")["basis"]) >= {"målt"}
+
+
+def test_marks_measured_and_assumed(fed):
+    basis = {e.endpoint: e.basis for e in fed.effects}
+    assert basis["ordinary_employment"] == "målt" and basis["par85"] == "antaget"
+    assert fed.unused_effects == ("benefit_weeks",)
+    t1 = fed.table("table1").set_index("line")
+    assert t1.loc["Kortere ressourceforløb", "basis"] == "målt"
+    assert t1.loc["Botilbud SEL §107", "basis"] == "antaget"
+    assert set(fed.sensitivity.to_frame()["basis"]) <= {"målt", "antaget"}
+
+
+def test_reproducible_from_the_seed(protocol):
+    a = effect_fed_case(EFFECTS, protocol=protocol, n_draws=200, rng=11)
+    b = effect_fed_case(EFFECTS, protocol=protocol, n_draws=200, rng=11)
+    c = effect_fed_case(EFFECTS, protocol=protocol, n_draws=200, rng=12)
+    assert np.array_equal(a.net_gain_draws, b.net_gain_draws) and a.p_payback == b.p_payback
+    assert not np.array_equal(a.net_gain_draws, c.net_gain_draws)
+    assert a.seed == 11
+    assert np.array_equal(effect_fed_case(EFFECTS, protocol=protocol, n_draws=200,
+                                          rng=np.random.default_rng(11)).net_gain_draws, a.net_gain_draws)
+
+
+def test_draws_match_the_closed_form(protocol):
+    n = 20_000
+    r = effect_fed_case(EFFECTS, protocol=protocol, n_draws=n, rng=2024)
+    case = r.case
+    lines = [e.line for e in r.effects]
+    se = np.array([e.std_error or 0.0 for e in r.effects])
+    est = np.array([e.estimate for e in r.effects])
+    U = _unit_matrix(case, lines, 10)
+    sd_year = np.sqrt(((U * se[:, None]) ** 2).sum(axis=0))       # sd of each year's net
+    mean_gain = r.to_frame()["estimate"].to_numpy()
+    g = r.net_gain_draws
+    assert np.abs(g.mean(axis=0) - mean_gain).max() <= 4 * sd_year.max() / math.sqrt(n) + 1e-9
+    assert g[:, 5].std() == pytest.approx(sd_year[5], rel=4 * math.sqrt(0.5 / n) * 1.5)
+    # P(payback within 10 years) = P(savings cumulated over 10 years >= investment)
+    b = -U[:, :10].sum(axis=1)
+    C = b @ est
+    sdC = math.sqrt(((b * se) ** 2).sum())
+    p = norm.sf((6900 - C) / sdC)
+    assert r.p_payback == pytest.approx(p, abs=4 * math.sqrt(p * (1 - p) / n))
+    ci = r.confidence_interval(0.9)
+    assert ci["ci_low"].iloc[5] == pytest.approx(mean_gain[5] - norm.ppf(0.95) * sd_year[5], rel=0.03)
+
+
+def test_break_even_effect_pays_back_exactly_in_n_years(fed, protocol):
+    for _, row in fed.break_even.iterrows():
+        if row["endpoint"] not in ("ordinary_employment", "extension"):
+            continue
+        eff = {e.endpoint: {"estimate": e.estimate, "std_error": 0.0} for e in fed.effects if e.basis == "målt"}
+        eff[row["endpoint"]] = {"estimate": row["break_even_effect"], "std_error": 0.0}
+        r = effect_fed_case(eff, protocol=protocol, n_draws=2, rng=0)
+        assert r.payback_draws[0] == pytest.approx(10.0, rel=1e-9)
+        assert row["break_even_citizens"] == pytest.approx(100 * row["break_even_effect"], rel=1e-12)
+    # the common scale: all effects x scale -> payback exactly 10 years
+    lam = fed.break_even_scale
+    eff = {e.endpoint: {"estimate": lam * e.estimate, "std_error": 0.0} for e in fed.effects}
+    r = effect_fed_case(eff, protocol=protocol, n_draws=2, rng=0)
+    assert r.payback_draws[0] == pytest.approx(10.0, rel=1e-9)
+
+
+def test_sensitivity_variants_by_hand(fed):
+    s = fed.sensitivity.to_frame().set_index(["factor", "variant"])
+    base = s.loc[("basis", "estimater")]
+    gain = fed.to_frame()["estimate"].to_numpy()
+    assert base["npv"] == pytest.approx(sum(x / 1.04 ** k for k, x in enumerate(gain)), rel=1e-9)
+    assert s.loc[("diskonteringsrente", "0,0 %"), "npv"] == pytest.approx(gain.sum(), rel=1e-9)
+    # prices +20 %: every permanent amount x 1.2, investments unchanged
+    inv = np.array([2400, 2700, 1800] + [0] * 7)
+    perm = -(gain + inv)
+    up = -(1.2 * perm + inv)
+    assert s.loc[("priser", "+20 %"), "net_result"] == pytest.approx(up.sum(), rel=1e-9)
+    # extension at its CI bounds
+    assert s.loc[("effekt: extension", "nedre grænse"), "value"] == -0.23
+    # duration 1 year: each effect counts only in its first year
+    d1 = s.loc[("effektens varighed", "1 år")]
+    assert math.isinf(d1["payback_years_total"])
+    # ordinary employment without a CI uses estimate +- z * se
+    lo = s.loc[("effekt: ordinary_employment", "nedre grænse"), "value"]
+    assert lo == pytest.approx(0.04 - norm.ppf(0.975) * 0.03, rel=1e-9)
+
+
+def test_explicit_draws_and_unit_costs(protocol, fed):
+    draws = pd.DataFrame({"ordinary_employment": [0.0, 0.05, 0.10], "extension": [-0.15, -0.15, -0.30]})
+    r = effect_fed_case(EFFECTS, protocol=protocol, draws=draws)
+    assert r.n_draws == 3 and r.draws_from == "givne træk"
+    pb = [effect_fed_case({"ordinary_employment": {"estimate": o, "std_error": 0}, "fleksjob": EFFECTS["fleksjob"] | {"std_error": 0},
+                           "extension": {"estimate": x, "std_error": 0}}, protocol=protocol, n_draws=2, rng=0).payback_draws[0]
+          for o, x in zip(draws["ordinary_employment"], draws["extension"])]
+    assert r.payback_draws.tolist() == pytest.approx(pb, rel=1e-12)
+    cheap = effect_fed_case(EFFECTS, protocol=protocol, n_draws=2, rng=0,
+                            unit_costs={"Beskæftigelseseffekt 5 pct. i beskæftigelse": {"EO": -50.0}})
+    t3 = cheap.table("table3").set_index("line")
+    assert t3.loc["Beskæftigelseseffekt 5 pct. i beskæftigelse", "2020"] == pytest.approx(0.04 * 100 * -50.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    (dict(effects={"extension": {"estimate": float("nan")}}), "effects['extension'].estimate"),
+    (dict(effects={"extension": {"estimate": 0.1, "std_error": -1}}), "effects['extension'].std_error"),
+    (dict(effects=EFFECTS, n_draws=0), "n_draws"),
+    (dict(effects=EFFECTS, confidence_level=1.5), "confidence_level"),
+    (dict(effects=EFFECTS, draws={"par999": [1, 2]}), "draws"),
+    (dict(effects=EFFECTS, unit_costs={"No such line": {"EO": 1}}), "unit_costs"),
+])
+def test_bad_arguments(protocol, kwargs, key):
+    effects = kwargs.pop("effects")
+    with pytest.raises(BusinessCaseError) as ei:
+        effect_fed_case(effects, protocol=protocol, **kwargs)
+    assert ei.value.key == key
+
+
+def test_effects_from_the_analysis_table(protocol):
+    tab = pd.DataFrame({"endpoint": ["extension", "extension", "fleksjob"],
+                        "estimator": ["lin_hc2", "difference_in_means", "difference_in_means"],
+                        "estimate": [-0.2, -0.1, 0.02], "std_error": [0.05, 0.06, 0.03],
+                        "ci_low": [np.nan, -0.22, -0.04], "ci_high": [np.nan, 0.02, 0.08]})
+    eff = effects_from_analysis(tab, protocol)
+    assert eff["extension"]["estimate"] == -0.1 and eff["extension"]["measured"] is True
+    g = goal_effects(protocol)
+    assert g["extension"]["std_error"] == pytest.approx(math.sqrt(0.35 * 0.65 / 100 + 0.25 / 300), rel=1e-12)
+    assert g["extension"]["measured"] is False
+
+
+def test_figures(fed):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for fig in (plot_cumulative_net(fed), plot_cumulative_net(fed.base), plot_waterfall(fed.base),
+                plot_tornado(fed.sensitivity)):
+        assert fig.axes and fig.axes[0].has_data()
+        plt.close(fig)
+    with pytest.raises(BusinessCaseError):
+        plot_cumulative_net("x")
+
+
+def test_summary_and_json(fed):
+    text = str(fed)
+    assert "Sandsynlighed for tilbagebetaling" in text and "[målt]" in text and "[antaget]" in text
+    d = json.loads(json.dumps(fed.to_dict(), default=str))
+    for k in ("total_permanent", "net", "by_area", "payback_years_total", "p_payback_within", "break_even",
+              "sensitivity", "net_gain_distribution", "seed"):
+        assert k in d
+    assert "<pre>" in fed._repr_html_()
+    # the plain views the quarterly report reads
+    t = fed.tables
+    assert [v.title.split(".")[0] for v in t] == ["Forslagets samlede økonomiske konsekvenser", "Tabel 1", "Tabel 2",
+                                                  "Tabel 3"]
+    assert t[0].total == tuple(float(x) for x in fed.table("section1", rounded=True).iloc[-1][list(t[0].years)])
+    assert fed.prob_payback == fed.p_payback and fed.n_resamples == fed.n_draws
+    assert fed.cumulative_net[-1] == pytest.approx(fed.to_frame()["cumulative_estimate"].iloc[-1], rel=1e-12)
+
+
+def test_cli_effects_mode(tmp_path, capsys):
+    from trial.cli import main
+
+    f = tmp_path / "eff.json"
+    f.write_text(json.dumps(EFFECTS))
+    assert main(["business-case", "--effects", str(f), "--draws", "300", "--seed", "5", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["seed"] == 5 and d["n_draws"] == 300 and d["payback_within"] == 10
+    assert main(["business-case", "--effects", str(f), "--draws", "300", "--seed", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["p_payback_within"] == d["p_payback_within"]
+    f.write_text("[1, 2]")
+    assert main(["business-case", "--effects", str(f)]) == 2
+    assert "must be a JSON object" in capsys.readouterr().err
+
+
+def test_cli_register_mode(monkeypatch, capsys):
+    from trial.cli import main
+
+    monkeypatch.setitem(sys.modules, "trial.analysis", None)      # no trial.analysis installed
+    assert main(["business-case", "--register", "reg.sqlite"]) == 2
+    assert "trial analyze" in capsys.readouterr().err
+    fake = types.ModuleType("trial.analysis")
+    calls = []
+
+    def analyze(register, as_of=None):
+        calls.append((register, as_of))
+        return pd.DataFrame({"endpoint": ["extension"], "estimator": ["difference_in_means"],
+                             "estimate": [-0.1], "std_error": [0.05]})
+
+    fake.analyze = analyze
+    monkeypatch.setitem(sys.modules, "trial.analysis", fake)
+    assert main(["business-case", "--register", "reg.sqlite", "--draws", "50", "--seed", "1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert calls == [("reg.sqlite", None)]
+    ext = next(e for e in d["effects"] if e["endpoint"] == "extension")
+    assert ext["estimate"] == -0.1 and ext["basis"] == "målt"
+
+
+def test_demo_step(tmp_path, protocol):
+    from types import SimpleNamespace
+
+    from trial._demo import step_60_business_case as step
+
+    out = []
+    ctx = SimpleNamespace(out=tmp_path, protocol=protocol, protocol_path=ROOT / "protocols" / "ressourceforloeb.toml",
+                          seed=2016, n_referrals=600, echo=out.append)
+    step.run(ctx)
+    text = "\n".join(out)
+    assert "Tilbagebetalingstid" in text and "inden for 10 år" in text
+    d = json.loads((tmp_path / "business_case.json").read_text())
+    assert d["payback_within"] == 10 and 0 <= d["p_payback_within"] <= 1
+    assert (tmp_path / "business_case_cumulative.png").exists()
+    assert ctx.business_case.seed == 2016

@@ -1,0 +1,63 @@
+"""Demo step: the business case fed by the trial's effects (or by the goals, marked assumed)."""
+TITLE = "Business case (effektbaseret)"
+
+
+def run(ctx) -> None:
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .._format import fmt_number, fmt_pct
+    from ..business_case import (effect_fed_case, effects_from_analysis, plot_cumulative_net, plot_tornado,
+                                 plot_waterfall)
+    from ..business_case._effect import goal_effects
+
+    p = ctx.protocol
+    analysis = getattr(ctx, "analysis", None)
+    effects = None
+    if analysis is not None:
+        table = getattr(analysis, "table", analysis)
+        try:
+            effects = effects_from_analysis(table, p)
+            source = "estimater fra analysen (målt)"
+        except Exception as exc:  # the analysis step's format is not the tidy table
+            ctx.echo(f"(analysens resultat kunne ikke bruges: {exc}; bruger protokollens mål)")
+    if effects is None:
+        effects = goal_effects(p)
+        source = "protokollens mål med antagne standardfejl (antaget)"
+    res = effect_fed_case(effects, protocol=p, n_draws=2000, rng=ctx.seed)
+    ctx.echo(f"Effekter: {source}")
+    ctx.echo(res.base.summary())
+    ctx.echo(f"Sandsynlighed for tilbagebetaling (totaløkonomi) inden for {res.payback_within} år: "
+             f"{fmt_pct(res.p_payback, 0)} ({res.n_draws} træk, seed {ctx.seed})")
+    if res.break_even_scale != float("inf"):
+        ctx.echo(f"Break-even: effekterne skal være {fmt_number(res.break_even_scale, 2)} gange de anvendte")
+    be = res.break_even.set_index("endpoint")
+    if "ordinary_employment" in be.index:
+        ctx.echo("Break-even-effekt, ordinær beskæftigelse: "
+                 f"{fmt_number(100 * be.loc['ordinary_employment', 'break_even_effect'], 1)} procentpoint "
+                 f"(anvendt {fmt_number(100 * be.loc['ordinary_employment', 'estimate'], 1)})")
+    (ctx.out / "business_case.json").write_text(json.dumps(_clean(res.to_dict()), ensure_ascii=False, indent=2))
+    for name, fig in (("business_case_cumulative.png", plot_cumulative_net(res)),
+                      ("business_case_waterfall.png", plot_waterfall(res.base)),
+                      ("business_case_tornado.png", plot_tornado(res.sensitivity))):
+        fig.savefig(ctx.out / name, dpi=110)
+        plt.close(fig)
+    ctx.business_case = res
+
+
+def _clean(x):
+    import math
+
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item"):
+        return _clean(x.item())
+    return x

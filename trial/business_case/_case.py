@@ -1,0 +1,528 @@
+"""Case files, lines and the deterministic engine (totals, tables, payback, NPV)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..exceptions import BusinessCaseError
+
+AREAS = ("Service", "EI", "EO")
+AREA_LABELS_DA = {
+    "Service": "Service",
+    "EI": "Efterspørgselsstyret indsats (EI)",
+    "EO": "Efterspørgselsstyrede overførsler (EO)",
+}
+PAYERS = ("kommune", "region", "stat")
+BASES = ("målt", "antaget")
+KINDS = ("permanent", "investment")
+#: Copenhagen's administrations and their committees (used when a case file has no [committees]).
+DEFAULT_COMMITTEES = MappingProxyType({
+    "BIF": "Beskæftigelses- og Integrationsudvalget",
+    "SOF": "Socialudvalget",
+    "SUF": "Sundheds- og Omsorgsudvalget",
+    "BUF": "Børne- og Ungdomsudvalget",
+    "KFF": "Kultur- og Fritidsudvalget",
+    "TMF": "Teknik- og Miljøudvalget",
+    "ØKF": "Økonomiudvalget",
+})
+UNIT_DECIMALS = {"1000 kr": 0, "kr": 0, "mio kr": 1}
+UNIT_LABELS_DA = {"1000 kr": "1.000 kr.", "kr": "kr.", "mio kr": "mio. kr."}
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+_DETAIL_RE = re.compile(r"^table\d+[a-z]?_(service|ei|eo)$")
+_DETAIL_AREA = {"service": "Service", "ei": "EI", "eo": "EO"}
+
+
+def default_discount_rate(price_level: int | None) -> float:
+    """Finansministeriet's real discount rate for a case at a given price level.
+
+    4 % for cases from 2013 to 2020, 3.5 % from 2021, 5 % before 2013 (the rate
+    in force until 2013). A case without a price level gets 4 %.
+
+    >>> default_discount_rate(2016), default_discount_rate(2021)
+    (0.04, 0.035)
+    """
+    if price_level is None:
+        return 0.04
+    if price_level >= 2021:
+        return 0.035
+    if price_level >= 2013:
+        return 0.04
+    return 0.05
+
+
+def round_half_away(x, decimals: int = 0):
+    """Round half away from zero, as spreadsheets (Excel's ROUND) do.
+
+    Python's :func:`round` and :func:`numpy.round` round half to even, which
+    would print -46.5 as -46 where a municipal case prints -47.
+
+    >>> float(round_half_away(-46.5)), float(round_half_away(2.5)), float(round_half_away(-0.25, 1))
+    (-47.0, 3.0, -0.3)
+    """
+    x = np.asarray(x, dtype=float)
+    f = 10.0 ** decimals
+    return np.sign(x) * np.floor(np.abs(x) * f + 0.5 + 1e-9) / f
+
+
+# --------------------------------------------------------------------------- objects
+@dataclass(frozen=True)
+class Component:
+    """One budget effect of a driver: per citizen-year amount in one area, phased over years."""
+
+    area: str
+    per_citizen: float
+    phasing: tuple[float, ...]
+    label: str | None = None
+    payer: str = "kommune"
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A permanent change driven by an effect: effect × citizens × per_citizen × phasing."""
+
+    line: str
+    group: str
+    administration: str
+    committee: str
+    assumed_effect: float
+    components: tuple[Component, ...]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a case: a permanent change or an investment, amounts per year.
+
+    ``basis`` is ``"målt"`` when the amounts rest on an effect estimated in the
+    trial and ``"antaget"`` when they rest on an assumption.
+    """
+
+    kind: str
+    line: str
+    administration: str
+    area: str
+    amounts: tuple[float, ...]
+    group: str
+    committee: str
+    payer: str = "kommune"
+    basis: str = "antaget"
+    label: str | None = None
+    driver: str | None = None
+    funded_by_innovation_pool: bool = False
+
+    @property
+    def name(self) -> str:
+        """Line name with the administration, as the municipal template prints it."""
+        return f"{self.line} ({self.administration})"
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """A business case: meta data, explicit lines, drivers and published figures.
+
+    Build one with :func:`load_case`. Driver lines are computed at
+    ``effects`` (effect per treated citizen, by driver line; default the
+    driver's ``assumed_effect``); :meth:`with_effects` returns a new case with
+    other effects.
+    """
+
+    title: str
+    unit: str
+    price_level: int | None
+    years: tuple[str, ...]
+    year_labels: tuple[str, ...]
+    citizens_treated: int | None
+    discount_rate: float
+    lines: tuple[Line, ...]
+    drivers: tuple[Driver, ...] = ()
+    detail: tuple[Line, ...] = ()
+    committees: Mapping[str, str] = field(default_factory=lambda: DEFAULT_COMMITTEES)
+    published: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = None
+    effects: Mapping[str, float] = field(default_factory=dict)
+    effect_basis: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+    @property
+    def decimals(self) -> int:
+        """Decimals the case prints (0 for 1.000 kr., 1 for mio. kr.)."""
+        return UNIT_DECIMALS.get(self.unit, 0)
+
+    def driver(self, line: str) -> Driver:
+        for d in self.drivers:
+            if d.line == line:
+                return d
+        raise BusinessCaseError("line", f"no driver line {line!r}; the case has "
+                                f"{[d.line for d in self.drivers]}", file=self.path)
+
+    def effect(self, line: str) -> float:
+        """Effect per treated citizen used for a driver line."""
+        return float(self.effects.get(line, self.driver(line).assumed_effect))
+
+    def basis(self, line: str) -> str:
+        return self.effect_basis.get(line, "antaget")
+
+    def driver_lines(self) -> tuple[Line, ...]:
+        """The permanent lines the drivers give at the case's effects."""
+        if self.drivers and not self.citizens_treated:
+            raise BusinessCaseError("meta.citizens_treated", "is required when the case has [[driver]] "
+                                    "lines (effect per citizen × citizens treated)", file=self.path)
+        out = []
+        for d in self.drivers:
+            eff = self.effect(d.line)
+            for c in d.components:
+                amounts = tuple(float(eff * self.citizens_treated * c.per_citizen * p) for p in c.phasing)
+                out.append(Line(kind="permanent", line=d.line, administration=d.administration, area=c.area,
+                                amounts=amounts, group=d.group, committee=d.committee, payer=c.payer,
+                                basis=self.basis(d.line), label=c.label, driver=d.line))
+        return tuple(out)
+
+    def all_lines(self) -> tuple[Line, ...]:
+        """Explicit lines and driver lines (permanent first, then investments)."""
+        lines = list(self.lines) + list(self.driver_lines())
+        return tuple([ln for ln in lines if ln.kind == "permanent"] + [ln for ln in lines if ln.kind == "investment"])
+
+    def with_effects(self, effects: Mapping[str, float], basis: Mapping[str, str] | None = None) -> "Case":
+        """A copy with other effects per driver line (and their målt/antaget basis)."""
+        known = {d.line for d in self.drivers}
+        bad = [k for k in effects if k not in known]
+        if bad:
+            raise BusinessCaseError("effects", f"names no driver line of the case: {bad[0]!r}; "
+                                    f"lines are {sorted(known)}", file=self.path)
+        return dataclasses.replace(self, effects=MappingProxyType({**self.effects, **effects}),
+                                   effect_basis=MappingProxyType({**self.effect_basis, **(basis or {})}))
+
+    def scaled(self, *, prices: float = 1.0, duration: int | None = None) -> "Case":
+        """A copy with driver unit amounts × ``prices`` and effects lasting ``duration`` years.
+
+        ``duration`` counts from the first year a component has a non-zero
+        phasing; later years get phasing 0 (the case years only; beyond them
+        :func:`extend_years` continues the last year).
+        """
+        drivers = []
+        for d in self.drivers:
+            comps = []
+            for c in d.components:
+                ph = list(c.phasing)
+                if duration is not None:
+                    nz = [i for i, p in enumerate(ph) if p]
+                    if nz:
+                        ph = [p if i < nz[0] + duration else 0.0 for i, p in enumerate(ph)]
+                comps.append(dataclasses.replace(c, per_citizen=c.per_citizen * prices, phasing=tuple(ph)))
+            drivers.append(dataclasses.replace(d, components=tuple(comps)))
+        return dataclasses.replace(self, drivers=tuple(drivers))
+
+
+# --------------------------------------------------------------------------- loading
+class _V:
+    def __init__(self, file):
+        self.file = file
+
+    def fail(self, key, message):
+        raise BusinessCaseError(key, message, file=self.file)
+
+    def str_(self, t, name, prefix, default=None, required=True, choices=None):
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in t:
+            if required and default is None:
+                self.fail(key, "is required but missing")
+            return default
+        v = t[name]
+        if not isinstance(v, str) or not v.strip():
+            self.fail(key, f"must be a non-empty string; got {v!r}")
+        if choices is not None and v not in choices:
+            self.fail(key, f"must be one of {', '.join(map(repr, choices))}; got {v!r}")
+        return v
+
+    def num(self, t, name, prefix, default=None, lo=None, hi=None):
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in t:
+            if default is None:
+                self.fail(key, "is required but missing")
+            return default
+        v = t[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(key, f"must be a finite number; got {v!r}")
+        if lo is not None and v < lo:
+            self.fail(key, f"must be at least {lo:g}; got {v!r}")
+        if hi is not None and v > hi:
+            self.fail(key, f"must be at most {hi:g}; got {v!r}")
+        return v
+
+    def amounts(self, t, name, prefix, n):
+        key = f"{prefix}.{name}"
+        v = t.get(name)
+        if (not isinstance(v, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                               and math.isfinite(x) for x in v)):
+            self.fail(key, f"must be a list of {n} numbers (one per year in meta.years); got {v!r}")
+        if len(v) != n:
+            self.fail(key, f"must have {n} amounts (one per year in meta.years); got {len(v)}")
+        return tuple(float(x) for x in v)
+
+    def unknown(self, t, allowed, prefix):
+        extra = sorted(set(t) - set(allowed))
+        if extra:
+            self.fail(f"{prefix}.{extra[0]}" if prefix else extra[0],
+                      f"is not a known key; allowed keys here are {', '.join(sorted(allowed))}")
+
+
+def loads_case(text: str, *, path: str | None = None) -> Case:
+    """Parse and validate case-file TOML text (see :func:`load_case`)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BusinessCaseError("<file>", f"is not valid TOML: {exc}", file=path) from None
+    v = _V(path)
+    top = {"meta", "committees", "permanent", "investment", "driver", "published", "assumptions"}
+    for k in data:
+        if k not in top and not _DETAIL_RE.match(k):
+            v.fail(k, "is not a known section; allowed are " + ", ".join(sorted(top))
+                   + " and detail tables named tableN_service, tableN_ei, tableN_eo")
+    meta = data.get("meta")
+    if not isinstance(meta, dict):
+        v.fail("meta", "is required: a [meta] table with title, unit, price_level and years")
+    v.unknown(meta, {"title", "unit", "price_level", "years", "year_labels", "citizens_treated", "trial_years",
+                     "referrals_per_year", "discount_rate", "printed_decimals"}, "meta")
+    years = meta.get("years")
+    if not isinstance(years, list) or not years or not all(isinstance(y, str) and y for y in years):
+        v.fail("meta.years", f"must be a non-empty list of year names; got {years!r}")
+    n = len(years)
+    labels = meta.get("year_labels", years)
+    if not isinstance(labels, list) or len(labels) != n or not all(isinstance(y, str) for y in labels):
+        v.fail("meta.year_labels", f"must be a list of {n} strings (one per year); got {labels!r}")
+    unit = v.str_(meta, "unit", "meta", choices=tuple(UNIT_DECIMALS))
+    pl = meta.get("price_level")
+    if pl is not None and (isinstance(pl, bool) or not isinstance(pl, int) or not 1900 <= pl <= 2100):
+        v.fail("meta.price_level", f"must be a year such as 2016; got {pl!r}")
+    citizens = meta.get("citizens_treated")
+    if citizens is not None and (isinstance(citizens, bool) or not isinstance(citizens, int) or citizens < 1):
+        v.fail("meta.citizens_treated", f"must be a whole number above 0; got {citizens!r}")
+    rate = v.num(meta, "discount_rate", "meta", default=default_discount_rate(pl), lo=0, hi=0.5)
+    committees = data.get("committees", dict(DEFAULT_COMMITTEES))
+    if not isinstance(committees, dict) or not all(isinstance(x, str) and x for x in committees.values()):
+        v.fail("committees", "must be a table of administration = committee name")
+    committees = MappingProxyType(dict(committees))
+
+    def committee_of(t, prefix, admin):
+        c = v.str_(t, "committee", prefix, required=False)
+        if c is None:
+            c = committees.get(admin)
+        if c is None:
+            v.fail(f"{prefix}.committee", f"is missing and administration {admin!r} is not in [committees] "
+                   f"({', '.join(committees)}); give committee = \"...\" on the line or add it to [committees]")
+        return c
+
+    lines = []
+    for kind in KINDS:
+        arr = data.get(kind, [])
+        if not isinstance(arr, list) or not all(isinstance(x, dict) for x in arr):
+            v.fail(kind, f"must be an array of tables ([[{kind}]])")
+        for i, t in enumerate(arr):
+            p = f"{kind}[{i}]"
+            v.unknown(t, {"line", "administration", "area", "amounts", "group", "committee", "payer", "basis",
+                          "funded_by_innovation_pool", "label"}, p)
+            admin = v.str_(t, "administration", p)
+            name = v.str_(t, "line", p)
+            pool = t.get("funded_by_innovation_pool", False)
+            if not isinstance(pool, bool):
+                v.fail(f"{p}.funded_by_innovation_pool", f"must be true or false; got {pool!r}")
+            lines.append(Line(
+                kind=kind, line=name, administration=admin, area=v.str_(t, "area", p, choices=AREAS),
+                amounts=v.amounts(t, "amounts", p, n), group=v.str_(t, "group", p, default=name),
+                committee=committee_of(t, p, admin), payer=v.str_(t, "payer", p, default="kommune", choices=PAYERS),
+                basis=v.str_(t, "basis", p, default="antaget", choices=BASES), label=t.get("label"),
+                funded_by_innovation_pool=pool))
+
+    drivers = []
+    seen = set()
+    for i, t in enumerate(data.get("driver", [])):
+        p = f"driver[{i}]"
+        v.unknown(t, {"line", "group", "administration", "committee", "assumed_effect", "components"}, p)
+        name = v.str_(t, "line", p)
+        if name in seen:
+            v.fail(f"{p}.line", f"must be unique among drivers; {name!r} is used twice")
+        seen.add(name)
+        admin = v.str_(t, "administration", p)
+        comps = t.get("components")
+        if not isinstance(comps, list) or not comps or not all(isinstance(c, dict) for c in comps):
+            v.fail(f"{p}.components", "must be a non-empty list of {area, per_citizen, phasing} tables")
+        cs = []
+        for j, c in enumerate(comps):
+            q = f"{p}.components[{j}]"
+            v.unknown(c, {"area", "per_citizen", "phasing", "label", "payer"}, q)
+            ph = v.amounts(c, "phasing", q, n)
+            if any(not 0 <= x <= 1 for x in ph):
+                v.fail(f"{q}.phasing", f"must be shares between 0 and 1 (share of the full effect in each year); "
+                       f"got {list(ph)}")
+            cs.append(Component(area=v.str_(c, "area", q, choices=AREAS), per_citizen=float(v.num(c, "per_citizen", q)),
+                                phasing=ph, label=c.get("label"),
+                                payer=v.str_(c, "payer", q, default="kommune", choices=PAYERS)))
+        drivers.append(Driver(line=name, group=v.str_(t, "group", p, default=name), administration=admin,
+                              committee=committee_of(t, p, admin),
+                              assumed_effect=float(v.num(t, "assumed_effect", p)), components=tuple(cs)))
+    if drivers and citizens is None:
+        v.fail("meta.citizens_treated", "is required when the case has [[driver]] lines")
+
+    detail = []
+    for k in data:
+        m = _DETAIL_RE.match(k)
+        if not m:
+            continue
+        area = _DETAIL_AREA[m.group(1)]
+        for i, t in enumerate(data[k]):
+            p = f"{k}[{i}]"
+            v.unknown(t, {"line", "administration", "amounts", "committee"}, p)
+            admin = v.str_(t, "administration", p)
+            name = v.str_(t, "line", p)
+            detail.append(Line(kind="permanent", line=name, administration=admin, area=area,
+                               amounts=v.amounts(t, "amounts", p, n), group=name,
+                               committee=committee_of(t, p, admin)))
+    if not lines and not drivers:
+        v.fail("permanent", "the case has no lines: give [[permanent]], [[investment]] or [[driver]] tables")
+    published = data.get("published", {})
+    if not isinstance(published, dict):
+        v.fail("published", "must be a table")
+    return Case(
+        title=v.str_(meta, "title", "meta"), unit=unit, price_level=pl, years=tuple(years),
+        year_labels=tuple(labels), citizens_treated=citizens, discount_rate=float(rate), lines=tuple(lines),
+        drivers=tuple(drivers), detail=tuple(detail), committees=committees, published=published, path=path,
+    )
+
+
+def load_case(path: str | Path) -> Case:
+    """Load and validate a case file.
+
+    The format is the one of ``shared/reference/bi25.toml`` (shipped as
+    ``trial/data/bi25.toml``): ``[meta]`` (title, unit ``"1000 kr"``/``"mio
+    kr"``/``"kr"``, price_level, years), ``[[permanent]]`` and
+    ``[[investment]]`` lines (line, administration, area ``Service``/``EI``/
+    ``EO``, amounts per year; optional group, committee, payer, basis,
+    funded_by_innovation_pool), optional ``[committees]`` (administration =
+    committee), ``[[driver]]`` lines (effect-driven permanent changes, see
+    ``protocols/bi25_case.toml``), detail tables ``tableN_service|ei|eo`` and
+    ``[published]`` figures to check against.
+
+    Examples
+    --------
+    >>> case = load_case(DATA_DIR / "bi25.toml")
+    >>> case.unit, case.price_level, case.n_years, case.discount_rate
+    ('1000 kr', 2016, 6, 0.04)
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BusinessCaseError("<file>", f"cannot be read: {exc.strerror}", file=str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BusinessCaseError("<file>", "must be UTF-8 text", file=str(path)) from None
+    return loads_case(text, path=str(path))
+
+
+# --------------------------------------------------------------------------- payback and NPV
+def extend_years(amounts, horizon: int):
+    """Continue yearly amounts (last axis) to ``horizon`` years by repeating the last year.
+
+    >>> extend_years([1, 2, 3], 5).tolist()
+    [1.0, 2.0, 3.0, 3.0, 3.0]
+    """
+    a = np.asarray(amounts, dtype=float)
+    n = a.shape[-1]
+    if horizon <= n:
+        return a[..., :horizon]
+    tail = np.repeat(a[..., -1:], horizon - n, axis=-1)
+    return np.concatenate([a, tail], axis=-1)
+
+
+def payback_years(savings, investment) -> np.ndarray | float:
+    """Fractional payback time: when cumulated savings reach the investment.
+
+    Parameters
+    ----------
+    savings : array_like
+        Savings per year (positive = saving), years on the last axis; leading
+        axes (e.g. simulation draws) are vectorised over.
+    investment : float or array_like
+        Total implementation cost to recover (broadcast over leading axes).
+
+    Returns
+    -------
+    float or ndarray
+        Years (``inf`` when the savings never reach the investment).
+
+    Notes
+    -----
+    Savings accrue evenly within a year, so with cumulated savings
+    :math:`S_k` after year :math:`k` (:math:`S_0=0`) and :math:`k^*` the first
+    year with :math:`S_{k^*}\\ge I`, the payback is
+    :math:`k^*-1 + (I-S_{k^*-1})/s_{k^*}`. When the given years do not reach
+    :math:`I`, the last year's saving :math:`s_n` is continued:
+    :math:`n + (I-S_n)/s_n` if :math:`s_n>0`, else never (``inf``). A municipal
+    case prints the whole years, :math:`\\lfloor t\\rfloor`. This is how BI25's
+    16 years (service: 6.900 against 333, 338, 361, 450, 450, 450, then 450 a
+    year: :math:`16 + 4518/450 = 16.04`) and 6 years (total: :math:`6 +
+    789/1482 = 6.53`) arise.
+
+    Examples
+    --------
+    >>> round(float(payback_years([333, 338, 361, 450, 450, 450], 6900)), 4)
+    16.04
+    >>> round(float(payback_years([493, 536, 636, 1482, 1482, 1482], 6900)), 4)
+    6.5324
+    >>> float(payback_years([0, 0], 10))
+    inf
+    """
+    s = np.asarray(savings, dtype=float)
+    inv = np.broadcast_to(np.asarray(investment, dtype=float), s.shape[:-1])
+    cum = np.cumsum(s, axis=-1)
+    prev = np.concatenate([np.zeros(s.shape[:-1] + (1,)), cum[..., :-1]], axis=-1)
+    tol = 1e-9 * np.maximum(1.0, np.abs(inv))[..., None]
+    hit = cum >= inv[..., None] - tol
+    any_hit = hit.any(axis=-1)
+    k = np.argmax(hit, axis=-1)
+    s_k = np.take_along_axis(s, k[..., None], -1)[..., 0]
+    prev_k = np.take_along_axis(prev, k[..., None], -1)[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = k + np.clip((inv - prev_k) / s_k, 0.0, 1.0)
+        n = s.shape[-1]
+        last = s[..., -1]
+        beyond = np.where(last > 0, n + (inv - cum[..., -1]) / last, np.inf)
+    out = np.where(any_hit, inside, beyond)
+    out = np.where(inv <= 0, 0.0, out)
+    return float(out) if out.ndim == 0 else out
+
+
+def whole_years(t) -> int | None:
+    """Whole years as a municipal case prints a payback time (floor); None when never."""
+    if t is None or not math.isfinite(t):
+        return None
+    return int(math.floor(t + 1e-9))
+
+
+def npv(net_gain, rate: float) -> np.ndarray | float:
+    """Present value of a yearly net gain (years on the last axis).
+
+    Notes
+    -----
+    :math:`\\mathrm{NPV} = \\sum_{k=1}^{n} g_k/(1+r)^{k-1}`: the first budget
+    year is the base year (not discounted), as in Finansministeriet's
+    guidance on socio-economic analysis. Equals R's ``sum(g / (1 + r)^(seq_along(g) - 1))``.
+
+    >>> round(float(npv([-100, 60, 60], 0.04)), 6)
+    13.16568
+    """
+    g = np.asarray(net_gain, dtype=float)
+    disc = (1.0 + rate) ** -np.arange(g.shape[-1])
+    out = (g * disc).sum(axis=-1)
+    return float(out) if np.ndim(out) == 0 else out

@@ -1,0 +1,660 @@
+"""The effect-fed case: trial estimates -> budget lines, with their uncertainty."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..exceptions import BusinessCaseError
+from ._case import AREAS, DATA_DIR, UNIT_LABELS_DA, Case, load_case, npv, payback_years, whole_years
+from ._result import CaseResult, compute_case
+
+
+def default_case_path(protocol) -> Path:
+    """The case file a protocol names (``[business_case] case = "bi25"``):
+    ``<protocol folder>/bi25_case.toml``, else the shipped ``trial/data/bi25_case.toml``."""
+    link = getattr(protocol, "business_case", None)
+    if link is None:
+        raise BusinessCaseError("business_case", "the protocol has no [business_case] section, so no case "
+                                "file and no drivers are known; add one (see protocols/ressourceforloeb.toml)")
+    cands = []
+    if getattr(protocol, "path", None):
+        cands.append(Path(protocol.path).resolve().parent / f"{link.case}_case.toml")
+    cands.append(Path(__file__).resolve().parents[2] / "protocols" / f"{link.case}_case.toml")
+    cands.append(DATA_DIR / f"{link.case}_case.toml")
+    for c in cands:
+        if c.exists():
+            return c
+    raise BusinessCaseError("business_case.case", f"no case file {link.case}_case.toml found; looked in "
+                            + ", ".join(str(c.parent) for c in cands))
+
+
+@dataclass(frozen=True)
+class EffectInput:
+    """One effect as used: endpoint, its line, estimate (treatment − control), uncertainty, basis."""
+
+    endpoint: str | None
+    line: str
+    estimate: float
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    basis: str  # "målt" or "antaget"
+
+
+def _get(obj, name, default=None):
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _num_or_none(x, key):
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise BusinessCaseError(key, f"must be a number; got {x!r}") from None
+    return v if math.isfinite(v) else None
+
+
+def effects_from_analysis(table, protocol=None) -> dict:
+    """Effects for :func:`effect_fed_case` from the tidy analysis table (``trial analyze``).
+
+    Takes, per endpoint, the row of the protocol's primary estimator (else the
+    first row): ``estimate, std_error, ci_low, ci_high``; all marked measured.
+    ``table`` is a DataFrame or an object with ``to_frame()``.
+    """
+    import pandas as pd
+
+    if hasattr(table, "to_frame") and not isinstance(table, pd.DataFrame):
+        table = table.to_frame()
+    if not isinstance(table, pd.DataFrame) or not {"endpoint", "estimate"} <= set(table.columns):
+        raise BusinessCaseError("analysis", "must be a table with columns endpoint, estimate, std_error "
+                                "(the tidy table of `trial analyze`)")
+    prim = getattr(getattr(protocol, "analysis", None), "primary_estimator", None)
+    out = {}
+    for ep, g in table.groupby("endpoint", sort=False):
+        if prim is not None and "estimator" in g.columns and (g["estimator"] == prim).any():
+            g = g[g["estimator"] == prim]
+        r = g.iloc[0]
+        out[str(ep)] = {k: (float(r[k]) if k in r and pd.notna(r[k]) else None)
+                        for k in ("estimate", "std_error", "ci_low", "ci_high")}
+        out[str(ep)]["measured"] = True
+    return out
+
+
+def goal_effects(protocol, *, n_treatment: int | None = None, n_control: int | None = None) -> dict:
+    """The protocol's goals as effects, with the standard error a binary endpoint would have
+    (``sqrt(p1(1-p1)/n_t + p0(1-p0)/n_c)``) at the planned group sizes; all marked assumed."""
+    n_t = n_treatment or protocol.capacity or 100
+    n_c = n_control or protocol.control_size or n_t
+    out = {}
+    for e in protocol.endpoints:
+        se = None
+        if e.type == "binary":
+            p0, p1 = e.control_value, e.goal_value
+            se = math.sqrt(p1 * (1 - p1) / n_t + p0 * (1 - p0) / n_c)
+        out[e.id] = {"estimate": e.goal, "std_error": se, "measured": False}
+    return out
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A published-layout table as plain data: title, year labels, (row name, amounts) rows, total."""
+
+    title: str
+    years: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[float, ...]], ...]
+    total: tuple[float, ...]
+
+
+def effect_fed(register, *, as_of=None, rng=None, protocol=None, **kwargs) -> "EffectFedCase":
+    """The effect-fed case straight from a trial register: ``trial.analysis.analyze``
+    -> :func:`effects_from_analysis` -> :func:`effect_fed_case`."""
+    from .. import analysis
+
+    res = analysis.analyze(register, as_of=as_of)
+    if protocol is None:
+        protocol = getattr(register, "protocol", None)
+    if protocol is None:
+        from ..protocol import load
+
+        protocol = load()
+    return effect_fed_case(effects_from_analysis(res, protocol), protocol=protocol, rng=rng, **kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class Sensitivity:
+    """Sensitivity of the effect-fed case: one row per variant (see :meth:`to_frame`).
+
+    ``metric`` (default ``npv``) is what the tornado ranks: the present value
+    of the net gain over ``horizon_years`` at the case's discount rate.
+    """
+
+    rows: tuple[dict, ...]
+    base_npv: float
+    horizon_years: int
+    discount_rate: float
+    unit: str
+
+    def to_frame(self):
+        """Columns: factor, variant, value, npv, net_result, payback_years_total, basis."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    def summary(self) -> str:
+        from .._format import fmt_number
+
+        lines = [f"Følsomhed (nutidsværdi over {self.horizon_years} år, {UNIT_LABELS_DA.get(self.unit, self.unit)}):"]
+        for r in self.rows:
+            pb = "aldrig" if not math.isfinite(r["payback_years_total"]) else fmt_number(r["payback_years_total"], 1) + " år"
+            lines.append(f"  {r['factor']:<34} {r['variant']:<14} NPV {fmt_number(r['npv'], 0):>9}  "
+                         f"tilbagebetaling {pb:>9}  [{r['basis']}]")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+@dataclass(frozen=True, eq=False)
+class EffectFedCase:
+    """A business case fed by the trial's effects, with uncertainty.
+
+    Attributes
+    ----------
+    effects : tuple of EffectInput
+        Every driver line's effect (endpoint, estimate, std_error, CI, målt/antaget).
+    base : CaseResult
+        The case at the estimates, with the published-layout tables (:meth:`table`).
+    net_gain_draws : ndarray (n_draws, horizon)
+        Net gain per year (savings − costs, positive = gain) in each draw.
+    payback_draws : ndarray (n_draws,)
+        Payback on the total economy in each draw (``inf`` = never).
+    p_payback : float
+        P(payback on the total economy ≤ ``payback_within`` years) over the draws.
+    break_even : pandas.DataFrame
+        Per endpoint, the effect at which the case pays back within
+        ``payback_within`` years (the others at their estimates).
+    break_even_scale : float
+        The common factor on all effects at which it pays back within ``payback_within`` years.
+    sensitivity : Sensitivity
+    """
+
+    effects: tuple[EffectInput, ...]
+    base: CaseResult
+    net_gain_draws: np.ndarray = field(repr=False)
+    payback_draws: np.ndarray = field(repr=False)
+    p_payback: float
+    payback_within: int
+    horizon_years: int
+    confidence_level: float
+    n_draws: int
+    draws_from: str
+    break_even: Any = field(repr=False)
+    break_even_scale: float
+    sensitivity: Sensitivity = field(repr=False)
+    seed: int | None = None
+    unused_effects: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def case(self) -> Case:
+        return self.base.case
+
+    # -- names the quarterly report reads (trial.report) --------------------------
+    @property
+    def payback_years_service(self) -> float:
+        return self.base.payback_years_service
+
+    @property
+    def payback_years_total(self) -> float:
+        return self.base.payback_years_total
+
+    @property
+    def prob_payback(self) -> float:
+        return self.p_payback
+
+    @property
+    def payback_horizon_years(self) -> int:
+        return self.payback_within
+
+    @property
+    def n_resamples(self) -> int:
+        return self.n_draws
+
+    @property
+    def cumulative_net(self) -> np.ndarray:
+        """Cumulated net gain at the estimates over the horizon (positive = gain)."""
+        return np.cumsum(self._estimate_gain())
+
+    @property
+    def tables(self) -> tuple["TableView", ...]:
+        """Section 1 and Tables 1–3 as plain (title, years, rows, total) views, rounded as printed."""
+        from ._result import TABLE_TITLES_DA
+
+        out = []
+        labels = list(self.case.year_labels)
+        for name in ("section1", "table1", "table2", "table3"):
+            t = self.table(name, rounded=True)
+            body = t[~t["kind"].str.startswith("total") & (t["kind"] != "net")]
+            tot = t[t["kind"].isin(["net", "total"])]
+            rows = tuple((f"{r['line']} ({r['administration']}, {r['area']}) [{r['basis']}]",
+                          tuple(float(r[lab]) for lab in labels)) for _, r in body.iterrows())
+            out.append(TableView(TABLE_TITLES_DA[name], tuple(labels), rows,
+                                 tuple(float(x) for x in tot[labels].iloc[-1])))
+        return tuple(out)
+
+    def table(self, name: str, *, rounded: bool = False):
+        """A published-layout table at the estimates (see :meth:`CaseResult.table`)."""
+        return self.base.table(name, rounded=rounded)
+
+    def p_payback_within(self, years: float) -> float:
+        """P(payback on the total economy ≤ ``years``) over the draws."""
+        return float(np.mean(self.payback_draws <= years + 1e-9))
+
+    def _year_labels(self):
+        labels = list(self.case.year_labels)
+        return labels + [f"år {k}" for k in range(len(labels) + 1, self.horizon_years + 1)]
+
+    def confidence_interval(self, confidence_level: float = 0.95):
+        """Percentile intervals over the draws of the net gain per year and cumulated (DataFrame)."""
+        import pandas as pd
+
+        if not 0 < confidence_level < 1:
+            raise BusinessCaseError("confidence_level", f"must be between 0 and 1; got {confidence_level!r}")
+        a = (1 - confidence_level) / 2
+        g = self.net_gain_draws
+        cum = np.cumsum(g, axis=1)
+        return pd.DataFrame({
+            "year": np.arange(1, g.shape[1] + 1), "year_label": self._year_labels(),
+            "ci_low": np.quantile(g, a, axis=0), "ci_high": np.quantile(g, 1 - a, axis=0),
+            "cumulative_ci_low": np.quantile(cum, a, axis=0), "cumulative_ci_high": np.quantile(cum, 1 - a, axis=0),
+        })
+
+    def to_frame(self):
+        """Distribution of the net gain per year (and cumulated) over the draws.
+
+        Columns: year, year_label, estimate (at the point estimates), mean,
+        median, ci_low, ci_high (``confidence_level``), cumulative_estimate,
+        cumulative_median, cumulative_ci_low, cumulative_ci_high.
+        """
+        ci = self.confidence_interval(self.confidence_level)
+        g = self.net_gain_draws
+        est = self._estimate_gain()
+        ci.insert(2, "estimate", est)
+        ci.insert(3, "mean", g.mean(axis=0))
+        ci.insert(4, "median", np.median(g, axis=0))
+        ci["cumulative_estimate"] = np.cumsum(est)
+        ci["cumulative_median"] = np.median(np.cumsum(g, axis=1), axis=0)
+        return ci
+
+    def _estimate_gain(self) -> np.ndarray:
+        from ._case import extend_years
+
+        perm = extend_years(np.asarray(self.base.total_permanent), self.horizon_years)
+        inv = np.zeros(self.horizon_years)
+        k = min(self.horizon_years, self.case.n_years)
+        inv[:k] = np.asarray(self.base.total_investment)[:k]
+        return -(perm + inv)
+
+    def effects_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([dataclasses.asdict(e) for e in self.effects])
+
+    def to_dict(self) -> dict:
+        d = self.base.to_dict()
+        fin = lambda x: float(x) if x is not None and math.isfinite(x) else None  # noqa: E731
+        dist = self.to_frame()
+        d.update({
+            "effects": [dataclasses.asdict(e) for e in self.effects],
+            "n_draws": self.n_draws, "draws_from": self.draws_from, "seed": self.seed,
+            "horizon_years": self.horizon_years, "confidence_level": self.confidence_level,
+            "payback_within": self.payback_within,
+            "p_payback_within": self.p_payback,
+            "payback_years_total_quantiles": {q: fin(np.quantile(self.payback_draws, q)) for q in (0.025, 0.5, 0.975)},
+            "net_gain_distribution": dist.to_dict(orient="list"),
+            "break_even": self.break_even.to_dict(orient="records"),
+            "break_even_scale": fin(self.break_even_scale),
+            "sensitivity": self.sensitivity.to_frame().to_dict(orient="records"),
+            "unused_effects": list(self.unused_effects),
+            "notes": list(self.notes),
+        })
+        return d
+
+    def summary(self) -> str:
+        from .._format import fmt_number, fmt_pct
+
+        unit = UNIT_LABELS_DA.get(self.case.unit, self.case.unit)
+        out = ["Effektbaseret business case (effekter: "
+               + ", ".join(f"{e.endpoint or e.line} {fmt_number(e.estimate, 3)} [{e.basis}]" for e in self.effects) + ")",
+               self.base.summary(), ""]
+        cl = fmt_number(100 * self.confidence_level, 0)
+        dist = self.to_frame()
+        out.append(f"Nettogevinst pr. år ({unit}; median og {cl} %-interval over {self.n_draws} træk, {self.draws_from}):")
+        for _, r in dist.iterrows():
+            out.append(f"  {r['year_label']:>8}: {fmt_number(r['median'], 0):>8}  "
+                       f"[{fmt_number(r['ci_low'], 0)}; {fmt_number(r['ci_high'], 0)}]  "
+                       f"akkumuleret {fmt_number(r['cumulative_median'], 0)}")
+        out.append(f"Sandsynlighed for tilbagebetaling (totaløkonomi) inden for {self.payback_within} år: "
+                   f"{fmt_pct(self.p_payback, 0)}")
+        if math.isfinite(self.break_even_scale):
+            out.append(f"Break-even: effekterne skal være {fmt_number(self.break_even_scale, 2)} gange de anvendte "
+                       f"for tilbagebetaling inden for {self.payback_within} år")
+        for _, r in self.break_even.iterrows():
+            be = "–" if r["break_even_effect"] is None or not math.isfinite(r["break_even_effect"]) \
+                else fmt_number(r["break_even_effect"], 3)
+            out.append(f"  break-even-effekt {r['endpoint'] or r['line']}: {be} (anvendt {fmt_number(r['estimate'], 3)}, "
+                       f"{r['basis']})")
+        for n in self.notes:
+            out.append(f"Note: {n}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+# --------------------------------------------------------------------------- engine
+def _unit_matrix(case: Case, lines: Sequence[str], H: int, *, area: str | None = None, prices: float = 1.0,
+                 duration: int | None = None) -> np.ndarray:
+    """(n_lines × H): permanent amount per year for an effect of 1 on each driver line."""
+    n = case.n_years
+    U = np.zeros((len(lines), H))
+    for i, ln in enumerate(lines):
+        d = case.driver(ln)
+        for c in d.components:
+            if c.payer != "kommune" or (area is not None and c.area != area):
+                continue
+            ph = np.asarray(c.phasing, dtype=float)
+            ph = np.concatenate([ph, np.repeat(ph[-1:], max(0, H - n))])[:H]
+            if duration is not None:
+                nz = np.flatnonzero(ph)
+                if nz.size:
+                    ph = np.where(np.arange(H) < nz[0] + duration, ph, 0.0)
+            U[i] += case.citizens_treated * c.per_citizen * prices * ph
+    return U
+
+
+def _fixed(case: Case, H: int, area: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Explicit (non-driver) permanent amounts extended to H, and investments padded with zeros."""
+    from ._case import extend_years
+
+    n = case.n_years
+    perm = np.zeros(H)
+    inv = np.zeros(H)
+    for ln in case.lines:
+        if ln.payer != "kommune" or (area is not None and ln.area != area):
+            continue
+        if ln.kind == "permanent":
+            perm += extend_years(np.asarray(ln.amounts), H)
+        else:
+            inv[: min(n, H)] += np.asarray(ln.amounts)[:H]
+    return perm, inv
+
+
+def _apply_unit_costs(case: Case, unit_costs) -> Case:
+    if unit_costs is None:
+        return case
+    if not isinstance(unit_costs, Mapping):
+        raise BusinessCaseError("unit_costs", "must be a mapping line -> {area or component label: amount per citizen}")
+    drivers = []
+    known = {d.line for d in case.drivers}
+    for ln in unit_costs:
+        if ln not in known:
+            raise BusinessCaseError("unit_costs", f"names no driver line: {ln!r}; lines are {sorted(known)}")
+    for d in case.drivers:
+        over = unit_costs.get(d.line)
+        if not over:
+            drivers.append(d)
+            continue
+        comps = list(d.components)
+        for key, val in over.items():
+            idx = [i for i, c in enumerate(comps) if c.label == key] or [i for i, c in enumerate(comps) if c.area == key]
+            if len(idx) != 1:
+                raise BusinessCaseError(f"unit_costs[{d.line!r}][{key!r}]",
+                                        "must name exactly one component of the line by its label or area; "
+                                        f"components are {[(c.area, c.label) for c in comps]}")
+            v = _num_or_none(val, f"unit_costs[{d.line!r}][{key!r}]")
+            if v is None:
+                raise BusinessCaseError(f"unit_costs[{d.line!r}][{key!r}]", f"must be a finite number; got {val!r}")
+            comps[idx[0]] = dataclasses.replace(comps[idx[0]], per_citizen=v)
+        drivers.append(dataclasses.replace(d, components=tuple(comps)))
+    return dataclasses.replace(case, drivers=tuple(drivers))
+
+
+def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | None = None, protocol=None,
+                    unit_costs: Mapping | None = None, draws=None, n_draws: int = 2000, rng=None,
+                    horizon_years: int = 10, payback_within: int = 10, confidence_level: float = 0.95,
+                    durations: Sequence[int] = (1, 3, 5), price_change: float = 0.20,
+                    discount_rates: Sequence[float] = (0.0, 0.035, 0.04)) -> EffectFedCase:
+    """A business case fed by the trial's estimated effects, with their uncertainty.
+
+    Parameters
+    ----------
+    effects : mapping
+        endpoint id -> dict or object with ``estimate`` (difference in shares
+        or means, treatment − control, per treated citizen), ``std_error``,
+        optional ``ci_low``, ``ci_high`` and ``measured`` (default True).
+        Endpoints map to case lines through ``protocol.business_case.drivers``;
+        other endpoints are listed in ``unused_effects``; a driver line without
+        an effect keeps the case's assumed effect (marked "antaget").
+    case : Case or path, optional
+        Default: the protocol's case file (:func:`default_case_path`).
+    protocol : Protocol, optional
+        Default: the shipped protocol.
+    unit_costs : mapping, optional
+        Overrides: line -> {component label or area: amount per citizen-year}.
+    draws : mapping or DataFrame, optional
+        Explicit draws per endpoint (e.g. the randomization distribution);
+        joint rows keep the correlation between endpoints. Default: independent
+        normal draws from (estimate, std_error).
+    n_draws : int
+        Number of normal draws when ``draws`` is not given.
+    rng : int or numpy.random.Generator, keyword-only
+        Seed or generator of the draws.
+    horizon_years : int
+        Years of the net-gain distribution and NPV (the case years continued
+        with their last year).
+    payback_within : int
+        N in P(payback ≤ N years) and the break-even effect.
+    confidence_level : float
+        Width of the percentile intervals.
+    durations, price_change, discount_rates
+        Sensitivity: effect duration in years, relative change of all unit
+        amounts (±), discount-rate variants.
+
+    Returns
+    -------
+    EffectFedCase
+
+    Notes
+    -----
+    Every permanent line is linear in the effects: amount in year
+    :math:`y` = effect × citizens_treated × per_citizen × phasing[y]
+    (SØM's target group × net effect × consequence × price). So for draws
+    :math:`E` (n_draws × lines) the yearly permanent changes are :math:`E U`
+    with :math:`U` the unit matrix; payback per draw by :func:`payback_years`
+    on the total economy. The break-even effect of endpoint :math:`\\ell`
+    solves :math:`C_N(e) = I` for :math:`e_\\ell` with the others fixed, where
+    :math:`C_N` is the savings cumulated over N years (linear in :math:`e`)
+    and :math:`I` the implementation costs; the break-even scale :math:`\\lambda`
+    solves :math:`C_N(\\lambda e) = I`. No R package links trial estimates to a
+    municipal budget; the arithmetic is checked against the published BI25
+    case (at the goals the result reproduces it) and hand computations.
+    """
+    from ..protocol import load as load_protocol
+
+    if protocol is None:
+        protocol = load_protocol()
+    link = protocol.business_case
+    if link is None:
+        raise BusinessCaseError("protocol.business_case", "the protocol has no [business_case] section")
+    if case is None:
+        case = load_case(default_case_path(protocol))
+    elif not isinstance(case, Case):
+        case = load_case(case)
+    case = _apply_unit_costs(case, unit_costs)
+    if not case.drivers:
+        raise BusinessCaseError("case", "has no [[driver]] lines, so no effect can feed it", file=case.path)
+    for name, val, lo in (("n_draws", n_draws, 2), ("horizon_years", horizon_years, 1),
+                          ("payback_within", payback_within, 1)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < lo:
+            raise BusinessCaseError(name, f"must be a whole number of at least {lo}; got {val!r}")
+    if not 0 < confidence_level < 1:
+        raise BusinessCaseError("confidence_level", f"must be between 0 and 1; got {confidence_level!r}")
+    if not 0 <= price_change < 1:
+        raise BusinessCaseError("price_change", f"must be a share from 0 to below 1 (0.2 = ±20 %); got {price_change!r}")
+    if not isinstance(effects, Mapping):
+        raise BusinessCaseError("effects", "must be a mapping endpoint id -> {estimate, std_error, ...}")
+    seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
+    gen = np.random.default_rng(rng)
+
+    # ---- effects per driver line
+    case_lines = {d.line for d in case.drivers}
+    by_line = {}
+    for ep, ln in link.drivers.items():
+        if ln not in case_lines:
+            raise BusinessCaseError(f"business_case.drivers[{ep}]", f"names line {ln!r}, which the case "
+                                    f"{case.path or case.title} does not have; its driver lines are {sorted(case_lines)}")
+        by_line[ln] = ep
+    unused = tuple(sorted(k for k in effects if k not in link.drivers))
+    inputs: list[EffectInput] = []
+    notes: list[str] = []
+    for d in case.drivers:
+        ep = by_line.get(d.line)
+        e = effects.get(ep) if ep is not None else None
+        if e is None:
+            inputs.append(EffectInput(ep, d.line, d.assumed_effect, None, None, None, "antaget"))
+            continue
+        est = _num_or_none(_get(e, "estimate"), f"effects[{ep!r}].estimate")
+        if est is None:
+            raise BusinessCaseError(f"effects[{ep!r}].estimate", f"must be a finite number; got {_get(e, 'estimate')!r}")
+        se = _num_or_none(_get(e, "std_error"), f"effects[{ep!r}].std_error")
+        if se is not None and se < 0:
+            raise BusinessCaseError(f"effects[{ep!r}].std_error", f"must be 0 or more; got {se!r}")
+        measured = _get(e, "measured", True)
+        inputs.append(EffectInput(ep, d.line, est, se, _num_or_none(_get(e, "ci_low"), f"effects[{ep!r}].ci_low"),
+                                  _num_or_none(_get(e, "ci_high"), f"effects[{ep!r}].ci_high"),
+                                  "målt" if measured else "antaget"))
+    lines = [i.line for i in inputs]
+    est = np.array([i.estimate for i in inputs])
+    fed = case.with_effects({i.line: i.estimate for i in inputs}, {i.line: i.basis for i in inputs})
+    base = compute_case(fed)
+
+    # ---- draws (n_draws × lines)
+    if draws is not None:
+        import pandas as pd
+
+        df = draws if isinstance(draws, pd.DataFrame) else pd.DataFrame({k: np.asarray(v, float) for k, v in draws.items()})
+        bad = [c for c in df.columns if c not in link.drivers]
+        if bad:
+            raise BusinessCaseError("draws", f"has endpoint {bad[0]!r}, which drives no line; drivers are "
+                                    f"{sorted(link.drivers)}")
+        if len(df) < 2 or not np.isfinite(df.to_numpy(dtype=float)).all():
+            raise BusinessCaseError("draws", "must hold at least 2 finite draws per endpoint")
+        D = len(df)
+        E = np.tile(est, (D, 1))
+        for j, i in enumerate(inputs):
+            if i.endpoint in df.columns:
+                E[:, j] = df[i.endpoint].to_numpy(dtype=float)
+        draws_from = "givne træk"
+    else:
+        D = int(n_draws)
+        sd = np.array([i.std_error or 0.0 for i in inputs])
+        E = est + gen.standard_normal((D, len(inputs))) * sd
+        draws_from = "normalfordelte træk (estimat, standardfejl)"
+        if any(i.basis == "målt" and not i.std_error for i in inputs):
+            notes.append("some measured effects have no standard error; they are held fixed in the draws")
+
+    H = max(horizon_years, payback_within, case.n_years)
+    rate = case.discount_rate
+    fixed_perm, inv = _fixed(case, H)
+    I_total = float(inv.sum())
+
+    def evaluate(Eff, *, prices=1.0, duration=None):
+        U = _unit_matrix(case, lines, H, prices=prices, duration=duration)
+        perm = Eff @ U + fixed_perm
+        gain = -(perm + inv)
+        pb = payback_years(-perm, I_total)
+        return gain, pb
+
+    gain_draws, pb_draws = evaluate(E)
+    p_pay = float(np.mean(pb_draws <= payback_within + 1e-9))
+
+    # ---- break-even
+    import pandas as pd
+
+    U = _unit_matrix(case, lines, H)
+    N = payback_within
+    b = -U[:, :N].sum(axis=1)              # cumulated savings over N years per unit effect
+    c0 = -fixed_perm[:N].sum()
+    C = c0 + float(b @ est)
+    rows = []
+    for j, i in enumerate(inputs):
+        be = est[j] + (I_total - C) / b[j] if b[j] != 0 else float("nan")
+        rows.append({"endpoint": i.endpoint, "line": i.line, "estimate": i.estimate, "break_even_effect": float(be),
+                     "break_even_citizens": float(be * case.citizens_treated), "basis": i.basis})
+    break_even = pd.DataFrame(rows)
+    denom = float(b @ est)
+    scale = (I_total - c0) / denom if denom > 0 else float("inf")
+
+    # ---- sensitivity (deterministic, at the estimates)
+    from .._format import fmt_number
+
+    z = _z(confidence_level)
+    srows = []
+
+    def add(factor, variant, value, Eff, basis, *, prices=1.0, duration=None, r=rate):
+        g, pb = evaluate(Eff[None, :], prices=prices, duration=duration)
+        srows.append({"factor": factor, "variant": variant, "value": value,
+                      "npv": float(npv(g[0, :horizon_years], r)), "net_result": float(g[0, :horizon_years].sum()),
+                      "payback_years_total": float(pb[0]), "basis": basis})
+
+    add("basis", "estimater", None, est, "målt" if any(i.basis == "målt" for i in inputs) else "antaget")
+    for j, i in enumerate(inputs):
+        lo, hi = i.ci_low, i.ci_high
+        if (lo is None or hi is None) and i.std_error:
+            lo, hi = i.estimate - z * i.std_error, i.estimate + z * i.std_error
+        if lo is None or hi is None:
+            continue
+        for nm, v in (("nedre grænse", lo), ("øvre grænse", hi)):
+            e2 = est.copy()
+            e2[j] = v
+            add(f"effekt: {i.endpoint or i.line}", nm, float(v), e2, i.basis)
+    add("alle effekter halveret", "halveret", 0.5, est * 0.5, "antaget")
+    for dur in durations:
+        add("effektens varighed", f"{dur} år", float(dur), est, "antaget", duration=int(dur))
+    add("priser", f"-{fmt_number(100 * price_change, 0)} %", 1 - price_change, est, "antaget", prices=1 - price_change)
+    add("priser", f"+{fmt_number(100 * price_change, 0)} %", 1 + price_change, est, "antaget", prices=1 + price_change)
+    for r in discount_rates:
+        add("diskonteringsrente", f"{fmt_number(100 * r, 1)} %", float(r), est, "antaget", r=float(r))
+    sens = Sensitivity(rows=tuple(srows), base_npv=srows[0]["npv"], horizon_years=horizon_years,
+                       discount_rate=rate, unit=case.unit)
+    notes.append("unit amounts, phasing and investments are assumed (antaget); effects are marked per line")
+    return EffectFedCase(
+        effects=tuple(inputs), base=base, net_gain_draws=gain_draws[:, :horizon_years], payback_draws=pb_draws,
+        p_payback=p_pay, payback_within=payback_within, horizon_years=horizon_years,
+        confidence_level=confidence_level, n_draws=D, draws_from=draws_from, break_even=break_even,
+        break_even_scale=float(scale), sensitivity=sens, seed=seed, unused_effects=unused, notes=tuple(notes))
+
+
+def _z(confidence_level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence_level / 2))

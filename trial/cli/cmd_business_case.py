@@ -1,0 +1,114 @@
+"""`trial business-case CASE.toml | --effects FILE.json | --register R`."""
+from __future__ import annotations
+
+from ._common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, add_json_flag, print_json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "business-case", help="compute a business case, or feed it with the trial's effects",
+        description="Compute a municipal business case file (1.000 kr. at a fixed price level: totals per year, "
+        "styringsområde, administration and committee, payback on service and on the total economy, NPV, "
+        "consistency warnings), or feed the protocol's case with the trial's estimated effects "
+        "(--effects FILE.json or --register R) and their uncertainty: distribution of the net result, "
+        "P(payback within N years), break-even effects and sensitivity.")
+    p.add_argument("case", nargs="?", default=None,
+                   help="case file (TOML in the format of bi25.toml); with --effects/--register default "
+                   "the protocol's case")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--register", metavar="R", help="trial register (path or URL): estimate the effects with "
+                     "`trial analyze` and feed the case")
+    src.add_argument("--effects", metavar="FILE", help="JSON file: {endpoint: {estimate, std_error, "
+                     "[ci_low, ci_high, measured]}}")
+    p.add_argument("--protocol", default=None, help="protocol file (default: the shipped BI25 protocol)")
+    p.add_argument("--draws", type=int, default=2000, help="draws of the effects (default 2000)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh seed, reported)")
+    p.add_argument("--horizon", type=int, default=10, help="years of the net-result distribution and NPV "
+                   "(default 10)")
+    p.add_argument("--payback-within", type=int, default=10, help="N in P(payback within N years) (default 10)")
+    p.add_argument("--discount-rate", type=float, default=None,
+                   help="discount rate for the NPV (default the case's; 0.04 for 2013-2020 price levels)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a consistency warning is raised")
+    add_json_flag(p)
+    p.set_defaults(func=run, _parser=p)
+
+
+def _load_effects(path: str) -> dict:
+    import json
+
+    from ..exceptions import BusinessCaseError
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise BusinessCaseError("<file>", f"cannot be read: {exc.strerror}", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise BusinessCaseError("<file>", f"is not valid JSON: {exc}", file=path) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise BusinessCaseError("<file>", "must be a JSON object {endpoint: {\"estimate\": ..., "
+                                "\"std_error\": ...}}", file=path)
+    for ep, v in data.items():
+        if "estimate" not in v:
+            raise BusinessCaseError(f"{ep}.estimate", "is required", file=path)
+    return data
+
+
+def _effects_from_register(register: str, protocol) -> dict:
+    import importlib
+
+    from ..business_case import effects_from_analysis
+    from ..exceptions import BusinessCaseError
+
+    try:
+        analysis = importlib.import_module("trial.analysis")
+    except ModuleNotFoundError:
+        raise BusinessCaseError("--register", "needs `trial analyze` (module trial.analysis), which this "
+                                "installation does not have; give the effects as JSON with --effects FILE "
+                                "instead") from None
+    result = analysis.analyze(register, as_of=None)
+    return effects_from_analysis(result, protocol)
+
+
+def run(args) -> int:
+    import secrets
+
+    from ..business_case import compute_case, effect_fed_case, load_case
+    from ..exceptions import BusinessCaseError
+    from ..protocol import load as load_protocol
+
+    if args.case is None and not (args.effects or args.register):
+        args._parser.error("give a CASE file, --effects FILE or --register R")
+    if args.discount_rate is not None and not 0 <= args.discount_rate <= 0.5:
+        raise BusinessCaseError("--discount-rate", f"must be from 0 to 0.5 (0.04 = 4 %); got {args.discount_rate}")
+    if not (args.effects or args.register):
+        case = load_case(args.case)
+        if args.discount_rate is not None:
+            import dataclasses
+
+            case = dataclasses.replace(case, discount_rate=args.discount_rate)
+        res = compute_case(case)
+        if args.json:
+            print_json(res.to_dict())
+        else:
+            print(res.summary())
+        return EXIT_CHECK_FAILED if (args.strict and res.warnings) else EXIT_OK
+
+    protocol = load_protocol(args.protocol)
+    effects = _load_effects(args.effects) if args.effects else _effects_from_register(args.register, protocol)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    case = load_case(args.case) if args.case else None
+    if case is not None and args.discount_rate is not None:
+        import dataclasses
+
+        case = dataclasses.replace(case, discount_rate=args.discount_rate)
+    res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
+                          horizon_years=args.horizon, payback_within=args.payback_within)
+    if args.json:
+        print_json(res.to_dict())
+    else:
+        print(res.summary())
+        print()
+        print(res.sensitivity.summary())
+        print(f"(seed {seed})")
+    return EXIT_CHECK_FAILED if (args.strict and res.base.warnings) else EXIT_OK
