@@ -70,6 +70,11 @@ def run_command(args) -> int:
                         "problems": [p.__dict__ for p in getattr(exc, "problems", [])]}, file=sys.stdout)
         print(f"trial: error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_BAD_INPUT)
+    except BrokenPipeError:  # e.g. `trial ... | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         print("trial: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,297 @@
+"""The pre-specified analysis (trial.analysis) and its CLI.
+
+References: the table's numbers must equal calling the estimators of
+:mod:`trial.estimate` directly on the wide outcome frame (those estimators
+are themselves checked against R in the estimation tests), the arm means
+equal pandas group means, and the multiplicity columns equal the fixed
+sequence / Holm adjustments computed here by hand.
+
+Tolerances: the same computations on the same numbers, so 1e-12 relative
+(only summation order may differ); randomization inference is compared
+exactly, because the same seed gives the same re-randomizations.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trial import estimate as E
+from trial.analysis import TABLE_COLUMNS, AnalysisResult, analyze, analyze_frames
+from trial.cli import main
+from trial.exceptions import ParameterError, RegisterError
+from trial.outcomes import derive
+from trial.protocol import loads
+
+from ._outcomes_synth import synthetic_frames
+
+RTOL = 1e-12
+AS_OF = "2020-06-30"
+CPR_RE = re.compile(r"\b\d{6}-?\d{4}\b")
+
+
+@pytest.fixture(scope="module")
+def frames(protocol):
+    return synthetic_frames(protocol, 240, seed=11, effect=1.5)
+
+
+@pytest.fixture(scope="module")
+def result(protocol, frames):
+    enr, st, ev, sv = frames
+    return analyze_frames(protocol, enr, st, ev, sv, as_of=AS_OF, n_resamples=300, rng=7)
+
+
+def _wide(protocol, frames):
+    enr, st, ev, sv = frames
+    w = derive(protocol, enr, st, ev, sv, as_of=AS_OF).wide()
+    return enr.drop(columns=["arm", "treatment"]).merge(w, on="pseudonym")
+
+
+def _row(table, endpoint, estimator):
+    r = table[(table.endpoint == endpoint) & (table.estimator == estimator)]
+    assert len(r) == 1, (endpoint, estimator)
+    return r.iloc[0]
+
+
+def _same(row, res):
+    for k in ("estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"):
+        a, b = float(row[k]), float(getattr(res, k))
+        assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=RTOL, abs=1e-15), k
+    assert (row["n_treatment"], row["n_control"]) == (res.n_treatment, res.n_control)
+
+
+def test_table_shape_and_order(protocol, result):
+    t = result.table
+    assert list(t.columns) == list(TABLE_COLUMNS)
+    # primary endpoints first, in hierarchy order
+    first = list(dict.fromkeys(t["endpoint"]))[:3]
+    assert first == [e.id for e in protocol.primary_endpoints]
+    assert set(t["endpoint"]) == {e.id for e in protocol.endpoints}
+    assert t.groupby("endpoint")["estimator"].apply(list)["time_to_work"] == ["logrank", "cox"]
+    assert t.groupby("endpoint")["estimator"].apply(list)["psych_admission_days"] == [
+        "difference_in_means", "lin_hc2", "randomization_inference", "negbin"]
+    assert "risk_difference" not in set(t[t.endpoint == "benefit_weeks"]["estimator"])
+    assert not result.descriptive and result.n_by_arm == {"deltagergruppe": 60, "kontrolgruppe": 180}
+
+
+def test_numbers_equal_the_estimators_called_directly(protocol, frames, result):
+    d = _wide(protocol, frames)
+    t = result.table
+    kw = dict(treatment="treatment", confidence_level=0.95, alternative="two-sided")
+    covs = list(protocol.analysis.covariates)
+    for ep in ("extension", "benefit_weeks", "self_rated_health_change"):
+        cc = d[d[ep].notna()]
+        _same(_row(t, ep, "difference_in_means"), E.difference_in_means(cc, outcome=ep, **kw))
+        _same(_row(t, ep, "lin_hc2"), E.lin_adjusted(cc, outcome=ep, covariates=covs, **kw))
+    cc = d[d["fleksjob"].notna()]
+    _same(_row(t, "fleksjob", "risk_difference"), E.risk_difference(cc, outcome="fleksjob", **kw))
+    cc = d[d["time_to_work"].notna()]
+    for name, fn in (("logrank", E.logrank), ("cox", E.cox)):
+        _same(_row(t, "time_to_work", name), fn(cc, time="time_to_work", event="time_to_work_event",
+                                               treatment="treatment", confidence_level=0.95))
+    ep = "psych_admission_days"
+    cc = d[d[ep].notna()].assign(n_days=lambda x: np.round(x[ep] * x[f"{ep}_exposure_years"]))
+    _same(_row(t, ep, "negbin"), E.negbin_rate_ratio(cc, outcome="n_days", exposure=f"{ep}_exposure_years", **kw))
+    # randomization inference: every non-survival endpoint on the same re-randomizations, within stratum
+    ri_eps = [e.id for e in list(protocol.primary_endpoints) + [e for e in protocol.endpoints if not e.confirmatory]
+              if e.type != "time_to_event"]
+    ri = E.randomization_inference_many(d, outcomes=ri_eps, scheme="blocked", blocks="stratum", n_resamples=300,
+                                        rng=7, **kw)
+    for name, res in zip(ri_eps, ri):
+        _same(_row(t, name, "randomization_inference"), res)
+
+
+def test_arm_means_and_missing(protocol, frames, result):
+    d = _wide(protocol, frames)
+    for ep in ("extension", "benefit_weeks", "psych_admission_days", "functional_ability_change"):
+        m = d.groupby("treatment")[ep].mean()
+        r = _row(result.table, ep, "difference_in_means")
+        assert r["control_mean"] == pytest.approx(m[0], rel=RTOL) and r["treatment_mean"] == pytest.approx(m[1], rel=RTOL)
+        assert r["n_missing"] == d[ep].isna().sum()
+        assert r["n_treatment"] + r["n_control"] + r["n_missing"] == len(d)
+    # a missing value always says why
+    r = _row(result.table, "functional_ability_change", "difference_in_means")
+    assert r["n_missing"] > 0 and "not answered" in r["missing_reasons"]
+    # time to event: share with the event by the horizon = 1 - Kaplan-Meier
+    r = _row(result.table, "time_to_work", "logrank")
+    cc = d[d["time_to_work"].notna()]
+    km = E.kaplan_meier(cc, time="time_to_work", event="time_to_work_event", treatment="treatment", horizon=156)
+    assert r["treatment_mean"] - r["control_mean"] == pytest.approx(km.estimate, rel=1e-9)
+
+
+def test_roles_and_fixed_sequence(protocol, result):
+    t = result.table
+    conf = t[t.role == "confirmatory"]
+    assert list(conf["endpoint"]) == ["extension", "ordinary_employment", "fleksjob"]
+    assert set(conf["estimator"]) == {"difference_in_means"}
+    assert (t[t.role == "exploratory"]["adjusted_p_value"].isna()).all()
+    assert t[t.role == "exploratory"]["rejected"].isna().all()
+    p = conf["p_value"].to_numpy()
+    np.testing.assert_allclose(conf["adjusted_p_value"], np.maximum.accumulate(p), rtol=RTOL)
+    expect = list(np.maximum.accumulate(p) <= 0.05)
+    assert list(conf["rejected"]) == expect
+    assert set(t["role"]) == {"confirmatory", "exploratory"}
+
+
+def _variant(protocol, **subs):
+    text = protocol.text
+    for old, new in subs.items():
+        text = re.sub(old, new, text, count=1, flags=re.M)
+    return loads(text)
+
+
+def test_holm_and_an_unusable_p_value(protocol, frames):
+    enr, st, ev, sv = frames
+    holm = _variant(protocol, **{r'^multiplicity = "fixed_sequence"': 'multiplicity = "holm"'})
+    res = analyze_frames(holm, enr, st, ev, sv, as_of=AS_OF, n_resamples=50, rng=1)
+    conf = res.confirmatory()
+    p = conf["p_value"].to_numpy()
+    s = np.argsort(p)
+    adj = np.empty(3)
+    adj[s] = np.minimum(1, np.maximum.accumulate((3 - np.arange(3)) * p[s]))
+    np.testing.assert_allclose(conf["adjusted_p_value"], adj, rtol=RTOL)
+    assert res.multiplicity.method == "holm"
+    # an endpoint nobody can be measured on: p counted as 1, the fixed sequence stops there
+    enr2 = enr.copy()
+    ev2 = ev[ev.event != "forloeb_extension"]
+    ev2 = pd.concat([ev2, pd.DataFrame({"pseudonym": enr2["pseudonym"], "event": "forloeb_extension",
+                                        "start_date": enr2["referral_date"] + pd.Timedelta(days=3),
+                                        "end_date": pd.NaT})])
+    res = analyze_frames(protocol, enr2, st, ev2, sv, as_of=AS_OF, n_resamples=50, rng=1)
+    first = res.confirmatory().iloc[0]
+    assert first["endpoint"] == "extension" and math.isnan(first["p_value"])
+    assert first["adjusted_p_value"] == 1.0 and "counted as p = 1" in first["note"]
+    assert not res.confirmatory()["rejected"].any()
+
+
+def test_descriptive_before_the_analysis_date(protocol, frames):
+    enr, st, ev, sv = frames
+    res = analyze_frames(protocol, enr, st, ev, sv, as_of="2018-01-15", n_resamples=50, rng=1)
+    assert res.descriptive and "DESCRIPTIVE" in res.summary()
+    assert res.table["rejected"].isna().all()
+    conf = res.confirmatory()
+    assert list(conf["role"]) == ["confirmatory"] * 3
+    # week-156 endpoints are not yet observed for anyone: said, not silently dropped
+    r = _row(res.table, "ordinary_employment", "difference_in_means")
+    assert r["n_missing"] == len(enr) and "not yet observed" in r["missing_reasons"]
+    assert "nothing to compare" in r["note"]
+
+
+def test_same_seed_same_table_and_dict(protocol, frames, result):
+    enr, st, ev, sv = frames
+    again = analyze_frames(protocol, enr, st, ev, sv, as_of=AS_OF, n_resamples=300, rng=7)
+    pd.testing.assert_frame_equal(result.table, again.table)
+    d = result.to_dict()
+    assert list(d)[:3] == ["as_of", "descriptive", "estimates"]
+    assert d["as_of"] == AS_OF and d["descriptive"] is False and len(d["estimates"]) == len(result.table)
+    json.dumps(d, allow_nan=False)
+    assert isinstance(result, AnalysisResult) and "<pre>" in result._repr_html_()
+
+
+def test_bad_input(protocol, frames):
+    enr, st, ev, sv = frames
+    with pytest.raises(ParameterError, match="n_resamples"):
+        analyze_frames(protocol, enr, st, ev, sv, as_of=AS_OF, n_resamples=0)
+    with pytest.raises(ParameterError, match="treatment"):
+        analyze_frames(protocol, enr.drop(columns="treatment"), st, ev, sv, as_of=AS_OF)
+    with pytest.raises(ParameterError, match="rerandomizer"):
+        draw = lambda rng, n: None  # noqa: E731
+        draw.n = 3
+        analyze_frames(protocol, enr, st, ev, sv, as_of=AS_OF, rerandomizer=draw)
+    with pytest.raises(ParameterError, match="as_of"):
+        analyze("nowhere.sqlite", as_of="31/02/2020")
+
+
+# --------------------------------------------------------------------------- register + CLI, end to end
+@pytest.fixture(scope="module")
+def reg_dir(protocol, tmp_path_factory):
+    from trial._keys import create_key_file
+    from trial.intake import read_referrals
+    from trial.register import Register
+    from trial.simulate import rehearse
+
+    d = tmp_path_factory.mktemp("analysis_register")
+    r = rehearse(protocol, 120, d / "exports", seed=5)
+    key = create_key_file(d / "r.key")
+    with Register.create(d / "r.sqlite", protocol, key=key, mode="test") as reg:
+        reg.enroll_frame(read_referrals(r.paths["referrals"], key=key.pseudonym_key, protocol=protocol), key=key)
+    return d
+
+
+def _cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_outcomes_load_and_analyze_cli(reg_dir, capsys, protocol):
+    from trial.register import Register
+
+    ex = reg_dir / "exports"
+    reg = str(reg_dir / "r.sqlite")
+    code, out, err = _cli(capsys, "analyze", "--register", reg)
+    assert code == 2 and "trial outcomes load" in err          # nothing uploaded yet
+    code, out, err = _cli(capsys, "outcomes", "load", "--register", reg, "--key-file", str(reg_dir / "r.key"),
+                          "--status", str(ex / "status.csv"), "--events", str(ex / "events.csv"),
+                          "--survey", str(ex / "survey.csv"), "--data-date", AS_OF, "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["data_date"] == AS_OF and set(info["uploads"]) == {"status", "events", "survey", "outcomes"}
+    assert not CPR_RE.search(out)
+    with Register.open(reg) as r:
+        stored = r.outcomes()
+        n = len(r.enrollments())
+    assert len(stored) == n * len(protocol.endpoints) and str(stored["data_date"].iloc[0])[:10] == AS_OF
+
+    code, out, err = _cli(capsys, "analyze", "--register", reg, "--json", "--n-resamples", "200")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["as_of"] == AS_OF and doc["descriptive"] is False
+    assert len(doc["estimates"]) > 30 and set(TABLE_COLUMNS) <= set(doc["estimates"][0])
+    assert not CPR_RE.search(out)
+    # the same numbers from the library, with the register's own re-randomizer
+    res = analyze(reg, n_resamples=200)
+    assert res.ri_scheme.startswith("register re-randomizer")
+    got = pd.DataFrame(doc["estimates"])
+    np.testing.assert_allclose(got["estimate"].astype(float), res.table["estimate"].astype(float), rtol=RTOL)
+    # mid-trial: descriptive, uses only what was known then (the upload is dated AS_OF, so nothing)
+    code, out, err = _cli(capsys, "analyze", "--register", reg, "--as-of", "2018-06-30")
+    assert code == 2 and "no status observations" in err
+    code, out, err = _cli(capsys, "analyze", "--register", reg)
+    assert code == 0 and "extension" in out and "confirmatory" in out
+
+
+def test_outcomes_load_bad_file_writes_nothing(reg_dir, capsys, tmp_path):
+    from trial.register import Register
+
+    ex = reg_dir / "exports"
+    (tmp_path / "cpr_input").mkdir()
+    bad = tmp_path / "cpr_input" / "status.csv"  # synthetic CPR input: exempt from the leak scan
+    lines = (ex / "status.csv").read_text().splitlines()
+    lines[3] = re.sub(r"[^,;]+$", "XYZ", lines[3])
+    bad.write_text("\n".join(lines) + "\n")
+    with Register.open(str(reg_dir / "r.sqlite")) as r:
+        before = len(r.audit_log())
+    code, out, err = _cli(capsys, "outcomes", "load", "--register", str(reg_dir / "r.sqlite"),
+                          "--key-file", str(reg_dir / "r.key"), "--status", str(bad),
+                          "--events", str(ex / "events.csv"), "--survey", str(ex / "survey.csv"))
+    assert code == 2 and "status" in err and not CPR_RE.search(err + out)
+    with Register.open(str(reg_dir / "r.sqlite")) as r:
+        assert len(r.audit_log()) == before
+    code, out, err = _cli(capsys, "outcomes", "load", "--register", str(tmp_path / "none.sqlite"),
+                          "--key-file", str(reg_dir / "r.key"), "--status", str(bad),
+                          "--events", str(ex / "events.csv"), "--survey", str(ex / "survey.csv"))
+    assert code == 2
+
+
+def test_commands_have_help(capsys):
+    for argv in (["analyze", "--help"], ["outcomes", "load", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+        assert "usage" in capsys.readouterr().out

@@ -1,0 +1,82 @@
+"""trial._fast: vectorised estimators equal statsmodels OLS with HC2 and a direct difference in means.
+
+Tolerance 1e-10 (absolute, on estimates and standard errors of order 0.01-1):
+both sides solve the same least-squares problem in double precision, ours by
+closed forms per arm, statsmodels by a pseudo-inverse; differences are
+rounding (observed ~1e-16).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trial._fast import difference_in_means, lin_hc2
+
+TOL = 1e-10
+
+
+def _data(seed, S=4, n=60, p=3, E=2, share=0.3):
+    rng = np.random.default_rng(seed)
+    t = (rng.random((S, n)) < share).astype(float)
+    t[:, :3], t[:, 3:6] = 1, 0                     # both arms non-empty
+    x = rng.normal(size=(S, n, p))
+    y = (rng.random((S, n, E)) < 0.3).astype(float) + 0.3 * x[..., :1]
+    return y, t, x
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), share=st.floats(0.2, 0.7))
+def test_lin_hc2_equals_statsmodels_interacted_ols(seed, share):
+    y, t, x = _data(seed, share=share)
+    fast = lin_hc2(y, t, x)
+    for s in range(y.shape[0]):
+        xc = x[s] - x[s].mean(axis=0)
+        X = np.column_stack([np.ones(len(t[s])), t[s], xc, t[s][:, None] * xc])
+        for e in range(y.shape[2]):
+            fit = sm.OLS(y[s, :, e], X).fit(cov_type="HC2")
+            assert fast.estimate[s, e] == pytest.approx(fit.params[1], abs=TOL)
+            assert fast.std_error[s, e] == pytest.approx(fit.bse[1], abs=TOL)
+            assert fast.df[s, e] == len(t[s]) - X.shape[1]
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_difference_in_means_equals_ols_hc2_and_direct_formula(seed):
+    y, t, _ = _data(seed)
+    fast = difference_in_means(y, t)
+    for s in range(y.shape[0]):
+        X = np.column_stack([np.ones(len(t[s])), t[s]])
+        for e in range(y.shape[2]):
+            fit = sm.OLS(y[s, :, e], X).fit(cov_type="HC2")
+            a, b = y[s, t[s] == 1, e], y[s, t[s] == 0, e]
+            v1, v0 = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+            assert fast.estimate[s, e] == pytest.approx(a.mean() - b.mean(), abs=TOL)
+            assert fast.estimate[s, e] == pytest.approx(fit.params[1], abs=TOL)
+            assert fast.std_error[s, e] == pytest.approx(fit.bse[1], abs=TOL)
+            assert fast.df[s, e] == pytest.approx((v1 + v0) ** 2 / (v1 ** 2 / (a.size - 1) + v0 ** 2 / (b.size - 1)),
+                                                  rel=1e-12)
+
+
+def test_shapes_and_shared_treatment():
+    y, t, x = _data(1, E=1)
+    one = difference_in_means(y[0, :, 0], t[0])
+    assert np.ndim(one.estimate) == 0
+    two = difference_in_means(y[:, :, 0], t)
+    assert two.estimate.shape == (y.shape[0],)
+    assert two.estimate[0] == pytest.approx(float(one.estimate), abs=0)
+    shared = lin_hc2(y[:, :, 0], t[0], x[0])
+    assert shared.estimate.shape == (y.shape[0],)
+    # one-sided p-values are halves of the two-sided one on the right side
+    g = difference_in_means(y[:, :, 0], t, alternative="greater")
+    side = np.where(two.statistic > 0, g.p_value, 1 - g.p_value)
+    np.testing.assert_allclose(side, two.p_value / 2, rtol=1e-12)
+
+
+def test_zero_standard_error_gives_nan_not_a_rejection():
+    y = np.zeros((1, 10))
+    t = np.r_[np.ones(5), np.zeros(5)]
+    r = difference_in_means(y, t)
+    assert r.std_error[0] == 0 and np.isnan(r.statistic[0]) and np.isnan(r.p_value[0])

@@ -1,0 +1,78 @@
+"""The `trial power` and `trial diagnose` commands: contracts quoted in issue 4 (flags, JSON keys, exit codes)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trial.cli import build_parser, main
+
+CONTRACT = {"normal_unpooled", "normal_pooled", "arcsine", "exact_hc2", "fisher", "boschloo"}
+
+
+def _json(capsys, argv, code=0):
+    assert main(argv) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def test_power_of_two_proportions_json(capsys):
+    out = _json(capsys, ["power", "--p-control", "0.05", "--p-treatment", "0.10", "--n-treatment", "100",
+                         "--n-control", "100", "--alpha", "0.05", "--json"])
+    assert CONTRACT <= set(out["power"])
+    assert out["power"]["exact_hc2"] == pytest.approx(0.2701291639662475, rel=1e-12)
+    assert all(0 < v < 1 for v in out["power"].values())
+
+
+def test_mde_json(capsys):
+    out = _json(capsys, ["power", "--p-control", "0.05", "--n-treatment", "100", "--n-control", "300",
+                         "--power", "0.8", "--json"])
+    assert set(out["mde"]) >= {"p_treatment", "difference"} and out["mde"]["method"] == "exact_hc2"
+    assert out["mde"]["difference"] == pytest.approx(out["mde"]["p_treatment"] - 0.05)
+    assert out["mde"]["power"] == pytest.approx(0.8, abs=1e-8)
+    assert "arcsine" in out["approximations"]
+
+
+def test_protocol_table(capsys):
+    out = _json(capsys, ["power", "--protocol", "protocols/ressourceforloeb.toml", "--endpoints", "primary",
+                         "--json"])
+    rows = out["endpoints"]
+    assert {(r["endpoint"], r["n_control"]) for r in rows} == {
+        (e, n) for e in ("extension", "ordinary_employment", "fleksjob") for n in (100, 300)}
+    for r in rows:
+        assert {"control_value", "goal", "power", "mde_difference"} <= set(r)
+    assert main(["power", "--protocol", "protocols/ressourceforloeb.toml", "--control-size", "100", "200",
+                 "--endpoints", "primary"]) == 0
+    assert "extension" in capsys.readouterr().out
+
+
+def test_diagnose_json(capsys):
+    out = _json(capsys, ["diagnose", "--protocol", "protocols/ressourceforloeb.toml", "--sims", "200", "--seed", "3",
+                         "--json"])
+    assert out["seed"] == 3 and out["n_sims"] == 200
+    for r in out["endpoints"]:
+        for k in ("power", "bias", "rmse", "coverage"):
+            assert k in r and f"{k}_mc_se" in r
+    assert 0 <= out["fwer"] <= 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["power", "--p-control", "1.5", "--n-treatment", "100", "--n-control", "300", "--power", "0.8"],
+    ["power", "--p-control", "0.05", "--n-treatment", "100", "--n-control", "300"],
+    ["power", "--n-treatment", "100", "--n-control", "300", "--power", "0.8"],
+    ["power", "--p-control", "0.05", "--p-treatment", "0.1", "--n-treatment", "100", "--n-control", "300",
+     "--method", "wald"],
+    ["power", "--protocol", "protocols/ressourceforloeb.toml", "--assume", "benefit_weeks.mean=3"],
+    ["diagnose", "--sims", "1"],
+    ["diagnose", "--sims", "10", "--effect", "nope=0.1"],
+])
+def test_bad_input_exits_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trial: error:") and "`" in err
+
+
+def test_commands_have_help():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name in ("power", "diagnose"):
+        assert sub.choices[name].description and any(c.dest == name for c in sub._choices_actions)

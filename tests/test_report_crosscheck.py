@@ -1,0 +1,82 @@
+"""The report's numbers equal those of `trial analyze --json` and `trial business-case --json`.
+
+Same register, same date, same seed: the report must show exactly what the
+analysis and the business case commands print. Tolerance: 1e-12 relative
+(the same code path on the same data; only JSON float round-tripping differs).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report_register import build_register  # noqa: E402
+
+from trial.cli import main  # noqa: E402
+
+REL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("x")
+    reg, *_ = build_register(tmp, n_referrals=200, seed=11)
+    reg.close()
+    r = str(tmp / "reg.sqlite")
+    out = tmp / "report"
+    cap = {}
+
+    def run(argv):
+        import contextlib
+        import io
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(argv) == 0
+        return json.loads(buf.getvalue())
+
+    cap["report"] = run(["report", "--register", r, "--out", str(out), "--no-pdf", "--json"])
+    cap["data"] = json.loads((out / "report_data.json").read_text())
+    cap["analyze"] = run(["analyze", "--register", r, "--n-resamples", "50", "--json"])
+    cap["bc"] = run(["business-case", "--register", r, "--seed", "20161001", "--json"])
+    return cap
+
+
+def _close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=REL, abs_tol=1e-14)
+
+
+def test_effects_equal_trial_analyze(outputs):
+    rows = {(r["endpoint"], r["estimator"]): r for r in outputs["analyze"]["estimates"]}
+    effects = outputs["data"]["effects"]
+    assert len(effects) == 12
+    for e in effects:
+        r = rows[(e["endpoint"], e["estimator"])]
+        for k in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "adjusted_p_value", "control_mean",
+                  "treatment_mean"):
+            assert _close(e[k], r[k]), (e["endpoint"], k, e[k], r[k])
+        assert (e["n_treatment"], e["n_control"]) == (r["n_treatment"], r["n_control"])
+        assert e["role"] == r["role"]
+    # the flow's analysed counts are the analysis' complete cases on the first confirmatory endpoint
+    first = rows[("extension", "difference_in_means")]
+    flow = outputs["data"]["flow"]
+    assert (flow["analysed_treatment"], flow["analysed_control"]) == (first["n_treatment"], first["n_control"])
+
+
+def test_business_case_equals_trial_business_case(outputs):
+    bc, rep = outputs["bc"], outputs["data"]["business_case"]
+    assert _close(rep["payback_years_total"], bc["payback_years_total"])
+    assert _close(rep["payback_years_service"], bc["payback_years_service"])
+    assert _close(rep["prob_payback"], bc["p_payback_within"])
+    assert rep["payback_horizon_years"] == bc["payback_within"] and rep["n_resamples"] == bc["n_draws"]
+    cum = bc["net_gain_distribution"]["cumulative_estimate"]
+    assert all(_close(a, -b) for a, b in zip(rep["cumulative_net"], cum))
+    # the report's "Samlet økonomisk påvirkning" row is the case's net per year (rounded as printed)
+    sec1 = next(t for t in rep["tables"] if t["title"].startswith("Forslagets"))
+    assert [round(x) for x in bc["net"]] == [round(x) for x in sec1["total"]]

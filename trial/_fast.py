@@ -1,0 +1,150 @@
+"""Vectorised estimators: many trials (or many outcomes) at once, no per-trial model fit.
+
+Shapes: ``y`` is ``(S, n)`` or ``(S, n, E)`` (S simulated trials, n citizens, E
+endpoints), ``treatment`` is ``(S, n)`` of 0/1 (or ``(n,)``, shared), and
+``covariates`` ``(S, n, p)`` (or ``(n, p)``). Results are arrays of shape
+``(S,)`` or ``(S, E)``. Used by :mod:`trial.diagnose`; equal to statsmodels
+``OLS(...).fit(cov_type="HC2")`` and to ``estimatr`` to rounding (tests/test_diagnose_fast.py).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["FastEstimates", "difference_in_means", "lin_hc2", "t_pvalue"]
+
+
+class FastEstimates(NamedTuple):
+    """Estimates of many trials: arrays of equal shape."""
+
+    estimate: np.ndarray
+    std_error: np.ndarray
+    df: np.ndarray
+    statistic: np.ndarray
+    p_value: np.ndarray
+
+
+def t_pvalue(statistic, df, alternative="two-sided"):
+    """p-value of a t statistic (NaN statistic -> NaN p-value)."""
+    if alternative == "greater":
+        return stats.t.sf(statistic, df)
+    if alternative == "less":
+        return stats.t.cdf(statistic, df)
+    return 2 * stats.t.sf(np.abs(statistic), df)
+
+
+def _prepare(y, treatment):
+    y = np.asarray(y, dtype=float)
+    squeeze = y.ndim == 2
+    if y.ndim == 1:
+        y = y[None, :, None]
+        squeeze = "both"
+    elif y.ndim == 2:
+        y = y[:, :, None]
+    t = np.asarray(treatment, dtype=float)
+    if t.ndim == 1:
+        t = np.broadcast_to(t, y.shape[:2])
+    return y, t, squeeze
+
+
+def _finish(est, se, df, squeeze, alternative):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se > 0, est / se, np.nan)
+    df = np.where(se > 0, df, np.nan)
+    p = t_pvalue(stat, df, alternative)
+    out = [est, se, df, stat, p]
+    if squeeze == "both":
+        out = [a[0, 0] for a in out]
+    elif squeeze:
+        out = [a[:, 0] for a in out]
+    return FastEstimates(*out)
+
+
+def difference_in_means(y, treatment, *, alternative="two-sided") -> FastEstimates:
+    """Difference in means with the Neyman/HC2 standard error and Welch df, per trial and endpoint.
+
+    Notes
+    -----
+    ``tau = m_t - m_c``, ``se = sqrt(s_t^2/n_t + s_c^2/n_c)`` (sample variances,
+    ``n - 1``), ``df = (v_t + v_c)^2 / (v_t^2/(n_t - 1) + v_c^2/(n_c - 1))``,
+    ``v = s^2/n``: ``estimatr::difference_in_means`` without blocks; the HC2
+    standard error of OLS ``y ~ 1 + treatment`` equals ``se`` exactly.
+    Where ``se = 0`` the statistic, df and p-value are NaN (no rejection).
+    """
+    y, t, squeeze = _prepare(y, treatment)
+    c = 1.0 - t
+    n1 = t.sum(axis=1)[:, None]
+    n0 = c.sum(axis=1)[:, None]
+    m1 = np.einsum("sn,sne->se", t, y) / n1
+    m0 = np.einsum("sn,sne->se", c, y) / n0
+    d1 = (y - m1[:, None, :]) ** 2
+    d0 = (y - m0[:, None, :]) ** 2
+    v1 = np.einsum("sn,sne->se", t, d1) / (n1 - 1) / n1
+    v0 = np.einsum("sn,sne->se", c, d0) / (n0 - 1) / n0
+    se = np.sqrt(v1 + v0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1))
+    return _finish(m1 - m0, se, df, squeeze, alternative)
+
+
+def _inv(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(a)
+
+
+def lin_hc2(y, treatment, covariates, *, alternative="two-sided") -> FastEstimates:
+    """Lin's (2013) covariate-adjusted estimator with HC2 standard errors, per trial and endpoint.
+
+    The OLS fit ``y ~ 1 + T + Xc + T:Xc`` (``Xc`` = covariates centred at the
+    full-sample mean) computed without forming the design: the interacted
+    model is a reparametrisation of separate regressions ``y ~ 1 + (x - xbar)``
+    in each arm, so the coefficient of ``T`` is ``alpha_t - alpha_c`` (the
+    intercepts) and, since each citizen belongs to one arm, its HC2 variance
+    is the sum of the two intercepts' HC2 variances.
+
+    Notes
+    -----
+    In arm ``a`` with ``n_a`` citizens, arm mean ``xbar_a``, ``Xc_i = x_i - xbar_a``,
+    ``S_a = sum Xc Xc'``, ``d_a = xbar - xbar_a`` and slopes ``b_a = S_a^{-1} sum Xc_i y_i``:
+    ``alpha_a = ybar_a + d_a' b_a``, leverage ``h_i = 1/n_a + Xc_i' S_a^{-1} Xc_i``,
+    weight ``c_i = 1/n_a + d_a' S_a^{-1} Xc_i`` and
+    ``Var_HC2(alpha_a) = sum_i c_i^2 r_i^2 / (1 - h_i)``. df = ``n - 2 (p + 1)``
+    (``estimatr::lm_lin`` with ``se_type = "HC2"``; statsmodels
+    ``OLS(y, X).fit(cov_type="HC2")`` gives the same estimate and standard error).
+    Cost per trial is ``O(n p^2)``.
+    """
+    y, t, squeeze = _prepare(y, treatment)
+    x = np.asarray(covariates, dtype=float)
+    if x.ndim == 2:
+        x = np.broadcast_to(x, (y.shape[0],) + x.shape)
+    p = x.shape[2]
+    n = y.shape[1]
+    xbar = x.mean(axis=1)                                     # (S, p)
+    est = np.zeros((y.shape[0], y.shape[2]))
+    var = np.zeros_like(est)
+    for w in (t, 1.0 - t):
+        na = w.sum(axis=1)                                    # (S,)
+        xa = np.matmul(w[:, None, :], x)[:, 0, :] / na[:, None]
+        xc = (x - xa[:, None, :]) * w[:, :, None]             # zero outside the arm
+        S = np.matmul(xc.transpose(0, 2, 1), xc)
+        Si = _inv(S)
+        g = np.matmul(xc, Si)                                 # S_a^{-1} Xc_i, (S, n, p)
+        ya = np.matmul(w[:, None, :], y)[:, 0, :] / na[:, None]
+        b = np.matmul(g.transpose(0, 2, 1), y)                 # slopes (sum over the arm: xc is 0 outside)
+        d = xbar - xa
+        alpha = ya + np.einsum("sp,spe->se", d, b)
+        h = 1.0 / na[:, None] + (g * xc).sum(axis=2)
+        c = 1.0 / na[:, None] + np.matmul(g, d[:, :, None])[:, :, 0]
+        r = (y - ya[:, None, :] - np.matmul(xc, b)) * w[:, :, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.where(w > 0, c ** 2 / (1.0 - h), 0.0)
+        var += np.matmul(k[:, None, :], r * r)[:, 0, :]
+        est = alpha - est if w is t else est - alpha
+    # est = alpha_t after the first pass, then alpha_t - alpha_c
+    se = np.sqrt(var)
+    df = np.full_like(est, n - 2 * (p + 1), dtype=float)
+    return _finish(est, se, df, squeeze, alternative)

@@ -1,0 +1,529 @@
+"""The pre-specified analysis: every endpoint × estimator in one tidy table.
+
+:func:`analyze` reads a register as of a date (observations uploaded by
+``trial outcomes load``), derives the endpoints by the protocol's rules
+(:func:`trial.outcomes.derive`), runs the protocol's estimators
+(:mod:`trial.estimate`) and adjusts the confirmatory family for
+multiplicity. :func:`analyze_frames` does the same on frames (notebooks,
+tests). The table is what the quarterly report and the notebooks both read.
+
+Which estimators run (from the protocol's ``[analysis]``):
+
+================  =====================================================================
+endpoint type     estimators
+================  =====================================================================
+binary            primary (``difference_in_means``), ``lin_hc2`` (protocol covariates),
+                  ``randomization_inference`` (the register's own re-randomizer),
+                  ``risk_difference``
+count             primary, ``lin_hc2``, ``randomization_inference``; with exposure
+                  (``event_rate``) also ``negbin`` (rate ratio, log exposure offset)
+continuous        primary, ``lin_hc2``, ``randomization_inference``
+time_to_event     ``logrank`` and ``cox``
+================  =====================================================================
+
+A row is ``confirmatory`` when its endpoint is in the protocol's confirmatory
+family (primary, hierarchy ≥ 1) and its estimator is the primary estimator;
+every other row is ``exploratory``. The confirmatory p-values are adjusted by
+``analysis.multiplicity`` (fixed sequence in hierarchy order, Holm, Bonferroni
+or none) at ``analysis.alpha``. Before the protocol's ``trial.analysis_date``
+the analysis is *descriptive* (peeking discipline): roles stay, adjusted
+p-values are shown, but ``rejected`` is empty and no confirmatory claim is made.
+
+Missing outcomes (attrition, not yet observed) are left out of each estimate
+(complete cases) and counted per row (``n_missing``); randomization inference
+uses every enrolled citizen's assignment with the missing outcomes masked.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import ParameterError, RegisterError, TrialError
+from .outcomes import Outcomes, derive, register_enrollments
+
+__all__ = ["AnalysisResult", "analyze", "analyze_frames", "TABLE_COLUMNS", "register_frames"]
+
+TABLE_COLUMNS = (
+    "endpoint", "label_da", "endpoint_type", "estimator", "role", "hierarchy",
+    "estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high",
+    "n_treatment", "n_control", "n_missing", "missing_reasons", "control_mean", "treatment_mean",
+    "adjusted_p_value", "rejected", "scale", "method", "note",
+)
+_DEFAULT_RESAMPLES = 2000
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    """The pre-specified analysis as of a date.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per endpoint × estimator (columns :data:`TABLE_COLUMNS`),
+        primary endpoints first in hierarchy order.
+    as_of : date
+        The date the data are taken as of.
+    data_date : date or None
+        Data date of the newest upload used (register analyses).
+    descriptive : bool
+        True before the protocol's analysis date: no confirmatory claims.
+    protocol_fingerprint, trial_id : str
+    n_by_arm : dict
+        Enrolled citizens per arm.
+    multiplicity : MultiplicityResult or None
+        The adjustment over the confirmatory family.
+    outcomes : Outcomes
+        The endpoint values the table rests on.
+    n_resamples, rng :
+        Randomization-inference settings (the seed makes the table reproducible).
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    as_of: _dt.date
+    data_date: _dt.date | None
+    descriptive: bool
+    protocol_fingerprint: str
+    trial_id: str
+    analysis_date: _dt.date
+    n_by_arm: dict
+    multiplicity: Any = field(repr=False, default=None)
+    outcomes: Outcomes | None = field(repr=False, default=None)
+    n_resamples: int = _DEFAULT_RESAMPLES
+    rng: Any = None
+    ri_scheme: str = ""
+    note: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table (a copy)."""
+        return self.table.copy()
+
+    def confirmatory(self) -> pd.DataFrame:
+        """The confirmatory rows only, in testing order."""
+        t = self.table[self.table["role"] == "confirmatory"]
+        return t.sort_values("hierarchy", kind="stable").reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``{"as_of", "descriptive", "estimates": [rows], ...}`` (NaN as None)."""
+        rows = []
+        for rec in self.table.to_dict("records"):
+            rows.append({k: _plain(v) for k, v in rec.items()})
+        return {
+            "as_of": self.as_of.isoformat(),
+            "descriptive": bool(self.descriptive),
+            "estimates": rows,
+            "data_date": self.data_date.isoformat() if self.data_date else None,
+            "analysis_date": self.analysis_date.isoformat(),
+            "protocol_fingerprint": self.protocol_fingerprint,
+            "trial_id": self.trial_id,
+            "n_by_arm": {str(k): int(v) for k, v in self.n_by_arm.items()},
+            "multiplicity": None if self.multiplicity is None else self.multiplicity.method,
+            "n_resamples": int(self.n_resamples),
+            "seed": _plain(self.rng),
+            "note": self.note,
+        }
+
+    def summary(self) -> str:
+        head = (f"Pre-specified analysis of {self.trial_id} as of {self.as_of}"
+                + (f" (data date {self.data_date})" if self.data_date else ""))
+        arms = ", ".join(f"{k} {v}" for k, v in self.n_by_arm.items())
+        lines = [head, f"  protocol {self.protocol_fingerprint[:16]}…; enrolled: {arms}"]
+        if self.descriptive:
+            lines.append(f"  DESCRIPTIVE: before the analysis date {self.analysis_date}, effects are descriptive; "
+                         "no confirmatory claims (rejected left empty).")
+        if self.multiplicity is not None:
+            lines.append(f"  confirmatory family: {self.multiplicity.method} at alpha {self.multiplicity.alpha:g}")
+        lines.append(f"  {'endpoint':<26} {'estimator':<24} {'role':<12} {'estimate':>10} {'95% CI':>21} "
+                     f"{'p':>8} {'adj. p':>8} {'n1/n0':>9}  rejected")
+        for r in self.table.itertuples(index=False):
+            ci = f"[{_f(r.ci_low)}, {_f(r.ci_high)}]"
+            rej = "" if r.rejected is None or (isinstance(r.rejected, float) and math.isnan(r.rejected)) else (
+                "yes" if r.rejected else "no")
+            lines.append(f"  {r.endpoint:<26} {r.estimator:<24} {r.role:<12} {_f(r.estimate):>10} {ci:>21} "
+                         f"{_f(r.p_value):>8} {_f(r.adjusted_p_value):>8} {f'{r.n_treatment}/{r.n_control}':>9}"
+                         f"  {rej}")
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def _plain(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def _f(x) -> str:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(x):
+        return "–" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:.1e}"
+    return f"{x:.4g}" if abs(x) >= 1000 else f"{x:.4f}"
+
+
+# --------------------------------------------------------------------------- frames
+def analyze_frames(protocol, enrollments: pd.DataFrame, status=None, events=None, survey=None, *, as_of=None,
+                   rerandomizer: Callable | None = None, n_resamples: int = _DEFAULT_RESAMPLES, rng=None,
+                   data_date=None) -> AnalysisResult:
+    """The pre-specified analysis on frames (no register needed).
+
+    Parameters
+    ----------
+    protocol : Protocol
+    enrollments : DataFrame
+        One row per randomized citizen in allocation order (``register.enrollments()``):
+        ``pseudonym, referral_date, arm, treatment`` and the protocol's covariates
+        (``stratum`` is used for randomization inference without a re-randomizer).
+    status, events, survey : DataFrame
+        The frames after intake.
+    as_of : date or str, optional
+        Data as of this date (default the latest date in the data).
+    rerandomizer : callable, optional
+        ``draw(rng, n_resamples) -> (n_resamples, len(enrollments))`` 0/1 array
+        under the actual allocation scheme (``register.rerandomizer()``). Without
+        it, randomization inference re-randomizes within ``stratum`` with the
+        realised counts (complete randomization when there is no stratum).
+    n_resamples : int
+        Re-randomizations for randomization inference.
+    rng : int or numpy.random.Generator, optional
+        Seed of randomization inference; default the protocol's allocation seed.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Notes
+    -----
+    Numbers equal calling the estimators of :mod:`trial.estimate` directly on
+    the wide outcome frame (complete cases per endpoint). Primary estimator
+    ``difference_in_means`` = ``estimatr::difference_in_means(y ~ z)`` (Neyman /
+    HC2 standard error, Welch df); ``lin_hc2`` = ``estimatr::lm_lin``;
+    ``negbin`` = ``MASS::glm.nb(y ~ z + offset(log(exposure)))``; ``cox`` =
+    ``survival::coxph``; ``logrank`` = ``survival::survdiff``; multiplicity:
+    fixed sequence ``max`` of p-values in hierarchy order, Holm = ``p.adjust``.
+    """
+    if protocol is None:
+        raise ParameterError("protocol", "is required (a Protocol from trial.protocol.load)")
+    if not isinstance(enrollments, pd.DataFrame) or not len(enrollments):
+        raise ParameterError("enrollments", "must be a DataFrame with one row per randomized citizen; got "
+                             + ("an empty frame" if isinstance(enrollments, pd.DataFrame)
+                                else type(enrollments).__name__))
+    for c in ("pseudonym", "referral_date", "treatment"):
+        if c not in enrollments.columns:
+            raise ParameterError("enrollments", f"must have a column {c!r}; it has {', '.join(enrollments.columns)}")
+    try:
+        n_resamples = int(n_resamples)
+    except (TypeError, ValueError):
+        n_resamples = 0
+    if n_resamples < 1:
+        raise ParameterError("n_resamples", f"must be a whole number of at least 1; got {n_resamples!r}")
+    seed = int(protocol.allocation.seed) if rng is None else rng
+    enr = enrollments.reset_index(drop=True)
+    if "arm" not in enr.columns:
+        enr = enr.assign(arm=np.where(enr["treatment"].astype(int) == 1, protocol.treatment_arm.id,
+                                      protocol.control_arm.id))
+    out = derive(protocol, enr, status, events, survey, as_of=as_of)
+    as_of_date = out.as_of
+    descriptive = as_of_date < protocol.trial.analysis_date
+    wide = out.wide()
+    data = enr.drop(columns=[c for c in wide.columns if c in enr.columns and c != "pseudonym"])
+    data = data.merge(wide, on="pseudonym", how="left", validate="one_to_one")
+    data["treatment"] = enr["treatment"].astype(int).to_numpy()
+
+    if rerandomizer is not None:
+        if getattr(rerandomizer, "n", len(enr)) != len(enr):
+            raise ParameterError("rerandomizer", f"draws assignments for {rerandomizer.n} citizens but there are "
+                                 f"{len(enr)} enrollments")
+        ri_scheme, ri_blocks, ri_name = rerandomizer, None, f"register re-randomizer ({getattr(rerandomizer, 'scheme', 'actual scheme')})"
+    elif "stratum" in enr.columns and _blocks_ok(enr):
+        ri_scheme, ri_blocks, ri_name = "blocked", "stratum", "complete randomization within stratum"
+    else:
+        ri_scheme, ri_blocks, ri_name = "complete", None, "complete randomization"
+
+    rows = _estimate_all(protocol, data, out, ri_scheme=ri_scheme, ri_blocks=ri_blocks, n_resamples=n_resamples,
+                         seed=seed)
+    table, mult = _finish_table(protocol, rows, descriptive)
+    n_by_arm = enr["arm"].astype(str).value_counts().reindex(
+        [protocol.treatment_arm.id, protocol.control_arm.id], fill_value=0).to_dict()
+    note = []
+    if descriptive:
+        note.append(f"as of {as_of_date}, before the analysis date {protocol.trial.analysis_date}: descriptive only")
+    return AnalysisResult(table=table, as_of=as_of_date, data_date=_date_or_none(data_date), descriptive=descriptive,
+                          protocol_fingerprint=protocol.fingerprint, trial_id=protocol.trial.id,
+                          analysis_date=protocol.trial.analysis_date, n_by_arm=n_by_arm, multiplicity=mult,
+                          outcomes=out, n_resamples=n_resamples, rng=seed if not isinstance(seed, np.random.Generator)
+                          else repr(seed), ri_scheme=ri_name, note="; ".join(note))
+
+
+def _date_or_none(d):
+    if d is None:
+        return None
+    return pd.Timestamp(d).date()
+
+
+def _blocks_ok(enr) -> bool:
+    g = enr.groupby(enr["stratum"].astype(str))["treatment"].agg(["min", "max"])
+    return bool((g["min"] != g["max"]).all())
+
+
+def _estimators_for(protocol, ep, has_exposure: bool) -> list[str]:
+    if ep.type == "time_to_event":
+        return ["logrank", "cox"]
+    names = [protocol.analysis.primary_estimator]
+    for s in protocol.analysis.sensitivity_estimators:
+        if s == "risk_difference" and ep.type != "binary":
+            continue
+        if s in ("logrank", "cox", "kaplan_meier"):
+            continue
+        if s in ("negbin", "poisson_robust") and not has_exposure:
+            continue
+        if s not in names:
+            names.append(s)
+    if has_exposure and "negbin" not in names:
+        names.append("negbin")
+    return names
+
+
+def _estimate_all(protocol, data, out: Outcomes, *, ri_scheme, ri_blocks, n_resamples, seed) -> list[dict]:
+    from . import estimate as E
+
+    a = protocol.analysis
+    level = 1 - a.alpha
+    kw = dict(treatment="treatment", confidence_level=level, alternative=a.alternative)
+    covs = list(a.covariates)
+    missing_cov = [c for c in covs if c not in data.columns]
+    z = data["treatment"].to_numpy()
+    order = list(protocol.primary_endpoints) + [e for e in protocol.endpoints if not e.confirmatory]
+    # randomization inference for every non-survival endpoint on the same re-randomizations
+    ri_eps = [e for e in order if e.type != "time_to_event" and "randomization_inference" in
+              _estimators_for(protocol, e, False)]
+    ri_results = {}
+    if ri_eps:
+        ok = [e for e in ri_eps if _arms_observed(data, e.id)]
+        if ok:
+            res = E.randomization_inference_many(data, outcomes=[e.id for e in ok], scheme=ri_scheme,
+                                                 blocks=ri_blocks, n_resamples=n_resamples, rng=seed, **kw)
+            ri_results = dict(zip([e.id for e in ok], res))
+    rows = []
+    for ep in order:
+        exposure_col = f"{ep.id}_exposure_years"
+        has_exposure = exposure_col in data.columns
+        y = data[ep.id].to_numpy(dtype=float)
+        obs = ~np.isnan(y)
+        n_missing = int((~obs).sum())
+        reasons = out.long.loc[(out.long["endpoint"] == ep.id) & out.long["missing_reason"].notna(), "missing_reason"]
+        missing_reasons = "; ".join(f"{k} {v}" for k, v in reasons.value_counts().items())
+        cc = data.loc[obs].reset_index(drop=True)
+        if ep.type == "time_to_event":
+            ctrl, trt = _km_shares(E, cc, ep, kw)
+        else:
+            ctrl = float(np.nanmean(y[z == 0])) if (obs & (z == 0)).any() else math.nan
+            trt = float(np.nanmean(y[z == 1])) if (obs & (z == 1)).any() else math.nan
+        for name in _estimators_for(protocol, ep, has_exposure):
+            base = dict(endpoint=ep.id, label_da=ep.label_da, endpoint_type=ep.type, estimator=name,
+                        hierarchy=ep.hierarchy, n_missing=n_missing, missing_reasons=missing_reasons, control_mean=ctrl, treatment_mean=trt,
+                        confirmatory_endpoint=ep.confirmatory)
+            res, note = None, ""
+            if not _arms_observed(data, ep.id):
+                note = "no observed value in one arm (or both): nothing to compare yet"
+            elif name == "randomization_inference":
+                res = ri_results.get(ep.id)
+            elif name == "lin_hc2" and missing_cov:
+                note = f"not computed: the enrollments lack covariate(s) {', '.join(missing_cov)}"
+            elif name == "lin_hc2" and not covs:
+                note = "not computed: the protocol lists no covariates (analysis.covariates)"
+            else:
+                res, note = _run(E, name, cc, ep, kw, covs, exposure_col)
+            rows.append(_row(base, res, note))
+    return rows
+
+
+def _arms_observed(data, col) -> bool:
+    y = data[col].to_numpy(dtype=float)
+    z = data["treatment"].to_numpy()
+    ok = ~np.isnan(y)
+    return bool((ok & (z == 1)).any() and (ok & (z == 0)).any())
+
+
+def _run(E, name, cc, ep, kw, covs, exposure_col):
+    try:
+        if name == "negbin":
+            d = cc.assign(_count=np.round(cc[ep.id] * cc[exposure_col]))
+            d = d[d[exposure_col] > 0]
+            return E.negbin_rate_ratio(d, outcome="_count", exposure=exposure_col, **kw), ""
+        if name in ("logrank", "cox"):
+            return E.estimate(cc, name, outcome=ep.id, time=ep.id, event=f"{ep.id}_event", **kw), ""
+        if name in ("lin_hc2", "ancova_hc2") or name.startswith("ols_"):
+            return E.estimate(cc, name, outcome=ep.id, covariates=covs, **kw), ""
+        return E.estimate(cc, name, outcome=ep.id, **kw), ""
+    except TrialError as exc:  # an estimator that cannot run on these data says why
+        return None, f"not computed: {exc}"
+
+
+def _km_shares(E, cc, ep, kw):
+    """Share with the event by the horizon per arm (1 − Kaplan–Meier), control and treatment."""
+    ev = f"{ep.id}_event"
+    z = cc["treatment"].to_numpy()
+    if not ((z == 1).any() and (z == 0).any()):
+        return math.nan, math.nan
+    km = E.kaplan_meier(cc, time=ep.id, event=ev, treatment="treatment", horizon=ep.horizon_weeks,
+                        confidence_level=kw["confidence_level"])
+    out = {}
+    for arm in (0, 1):
+        t = km.table[km.table["treatment"] == arm]
+        t = t[t["time"] <= ep.horizon_weeks]
+        out[arm] = 1.0 - (float(t["survival"].iloc[-1]) if len(t) else 1.0)
+    return out[0], out[1]
+
+
+def _row(base: dict, res, note: str) -> dict:
+    r = dict(base)
+    if res is not None:
+        for k in ("estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"):
+            r[k] = float(getattr(res, k))
+        r["n_treatment"], r["n_control"] = int(res.n_treatment), int(res.n_control)
+        r["method"] = res.method
+        r["scale"] = "ratio" if res.ratio_scale else "difference"
+        r["note"] = "; ".join(x for x in (note, res.note) if x)
+        r["_result"] = res
+    else:
+        for k in ("estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"):
+            r[k] = math.nan
+        r["n_treatment"] = r["n_control"] = 0
+        r["method"] = ""
+        r["scale"] = "ratio" if base["estimator"] in ("negbin", "cox", "logrank", "risk_ratio") else "difference"
+        r["note"] = note or "not computed"
+        r["_result"] = None
+    return r
+
+
+def _finish_table(protocol, rows: list[dict], descriptive: bool):
+    from .estimate import adjust, label_roles
+
+    primary = protocol.analysis.primary_estimator
+    # roles from the estimation module's rule (endpoint in the confirmatory family × primary estimator)
+    for r in rows:
+        res = r["_result"]
+        if res is not None:
+            r["role"] = label_roles([res], protocol, endpoint_of=lambda _res, _e=r["endpoint"]: _e)[0].role
+        else:
+            r["role"] = "confirmatory" if (r["confirmatory_endpoint"] and r["estimator"] == primary) else "exploratory"
+    conf = [r for r in rows if r["role"] == "confirmatory"]
+    mult = None
+    for r in rows:
+        r["adjusted_p_value"] = math.nan
+        r["rejected"] = None
+    if conf:
+        p = [r["p_value"] if math.isfinite(r["p_value"]) else 1.0 for r in conf]
+        order = sorted(range(len(conf)), key=lambda i: conf[i]["hierarchy"])
+        mult = adjust(p, protocol.analysis.multiplicity, order, alpha=protocol.analysis.alpha,
+                      names=[r["endpoint"] for r in conf])
+        for r, ap, rej, praw in zip(conf, mult.adjusted_p_values, mult.rejected, p):
+            r["adjusted_p_value"] = ap
+            r["rejected"] = None if descriptive else bool(rej)
+            if not math.isfinite(r["p_value"]):
+                r["note"] = "; ".join(x for x in (r["note"], "no p-value: counted as p = 1 in the multiplicity "
+                                                  "adjustment (the sequence stops here)") if x)
+    table = pd.DataFrame([{k: r.get(k) for k in TABLE_COLUMNS} for r in rows], columns=list(TABLE_COLUMNS))
+    for c in ("n_treatment", "n_control", "n_missing", "hierarchy"):
+        table[c] = table[c].astype("int64")
+    table["rejected"] = table["rejected"].astype(object)
+    return table, mult
+
+
+# --------------------------------------------------------------------------- register
+def register_frames(reg, as_of=None) -> dict:
+    """Frames for the analysis from an open register as of ``as_of``.
+
+    Returns a dict with ``protocol, enrollments`` (with ``withdrawn_at`` from
+    the register's withdrawals), ``status, events, survey`` (the latest upload
+    of each with data date ≤ ``as_of``) and ``data_date`` (the newest of them).
+
+    Raises
+    ------
+    RegisterError
+        When nothing was uploaded by ``as_of`` or no citizen is enrolled.
+    """
+    proto = reg.protocol
+    enr = register_enrollments(reg)
+    if not len(enr):
+        raise RegisterError(f"register {reg.target} has no enrolled citizens: nothing to analyse")
+    frames, dates = {}, []
+    for kind in ("status", "events", "survey"):
+        df = reg.observations(kind, as_of=as_of)
+        if not len(df.columns):
+            when = f" with a data date on or before {as_of}" if as_of is not None else ""
+            raise RegisterError(f"register {reg.target} has no {kind} observations{when}; upload the exports with "
+                                "`trial outcomes load --register R --key-file K --status F --events F --survey F`")
+        frames[kind] = df
+        dates.append(pd.Timestamp(df.attrs["data_date"]).date())
+    return {"protocol": proto, "enrollments": enr, **frames, "data_date": max(dates)}
+
+
+def analyze(register_or_path, *, as_of=None, n_resamples: int = _DEFAULT_RESAMPLES, rng=None) -> AnalysisResult:
+    """Run the full pre-specified analysis on a register as of a date.
+
+    Parameters
+    ----------
+    register_or_path : Register or str or Path
+        An open :class:`trial.register.Register`, a SQLite path or a PostgreSQL URL.
+    as_of : date or str, optional
+        Use the uploads with a data date on or before ``as_of`` and follow-up up
+        to ``as_of`` (capped at the newest data date). Default: the newest upload.
+    n_resamples : int
+        Re-randomizations for randomization inference (the register's own scheme).
+    rng : int or numpy.random.Generator, optional
+        Seed of randomization inference; default the protocol's allocation seed.
+
+    Returns
+    -------
+    AnalysisResult
+        ``descriptive`` is True when ``as_of`` is before the protocol's analysis date.
+
+    Raises
+    ------
+    RegisterError
+        No register at the path, nothing uploaded by ``as_of``, nobody enrolled.
+    """
+    from .register import Register
+
+    as_of_date = None
+    if as_of is not None:
+        try:
+            as_of_date = pd.Timestamp(as_of).date()
+        except (ValueError, TypeError):
+            raise ParameterError("as_of", f"must be a date written YYYY-MM-DD; got {as_of!r}") from None
+    if isinstance(register_or_path, Register):
+        return _analyze_open(register_or_path, as_of_date, n_resamples, rng)
+    with Register.open(register_or_path) as reg:
+        return _analyze_open(reg, as_of_date, n_resamples, rng)
+
+
+def _analyze_open(reg, as_of, n_resamples, rng) -> AnalysisResult:
+    f = register_frames(reg, as_of)
+    eff = f["data_date"] if as_of is None else min(as_of, f["data_date"])
+    return analyze_frames(f["protocol"], f["enrollments"], f["status"], f["events"], f["survey"], as_of=eff,
+                          rerandomizer=reg.rerandomizer(), n_resamples=n_resamples, rng=rng,
+                          data_date=f["data_date"])

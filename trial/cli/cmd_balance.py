@@ -1,0 +1,36 @@
+"""`trial balance`: baseline covariates by arm and a re-randomization test."""
+from __future__ import annotations
+
+from ._common import EXIT_OK, add_json_flag, print_json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("balance", help="baseline balance by arm (means, shares, SMD, omnibus p-value)",
+                       description="Baseline covariates by arm (means or shares), standardised mean "
+                       "differences, and an omnibus p-value (Mahalanobis distance) from re-randomization under "
+                       "the register's actual scheme.")
+    p.add_argument("--register", required=True, help="register: a file path or postgresql://… URL")
+    p.add_argument("--n-resamples", type=int, default=2000, help="re-randomizations (default 2000)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the re-randomization (default: protocol seed)")
+    p.add_argument("--plot", default=None, help="also write a Love plot (PNG/PDF) to this file")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..exceptions import RegisterError
+    from ..register import Register
+
+    if args.n_resamples < 1:
+        raise RegisterError(f"`--n-resamples` must be a positive whole number; got {args.n_resamples}")
+    with Register.open(args.register, migrate=False) as reg:
+        res = reg.balance(n_resamples=args.n_resamples, rng=args.seed)
+    if args.plot:
+        from ..randomize import plot_balance
+
+        plot_balance(res).savefig(args.plot, dpi=120)
+    if args.json:
+        print_json(res.to_dict())
+    else:
+        print(res.summary())
+    return EXIT_OK

@@ -1,0 +1,42 @@
+"""`trial outcomes load --register R --key-file K --status F --events F --survey F [--data-date D] [--json]`."""
+from __future__ import annotations
+
+from ._common import EXIT_OK, add_json_flag, print_json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("outcomes", help="load outcome exports into the register and derive the endpoints",
+                       description="Outcome data: read the municipal status, events and survey exports, "
+                                   "pseudonymise them with the key file, and store them with the derived "
+                                   "endpoints in the register.")
+    psub = p.add_subparsers(dest="outcomes_command", metavar="ACTION")
+    p.set_defaults(_parser=p)
+    c = psub.add_parser("load", help="read, pseudonymise and store the outcome exports (exit 0 ok, 2 bad input)",
+                        description="Read and validate the status, events and survey exports (CSV or .xlsx), "
+                                    "turn CPR numbers into pseudonyms with the key file, derive every endpoint "
+                                    "of the protocol and store observations and outcomes in the register, dated "
+                                    "by --data-date. All files are validated before anything is written; rows of "
+                                    "citizens not enrolled are not stored. Exit 0 ok, 2 bad input.")
+    c.add_argument("--register", required=True, help="register: SQLite file or postgresql:// URL")
+    c.add_argument("--key-file", required=True, help="key file holding the pseudonymisation key")
+    c.add_argument("--status", required=True, metavar="FILE", help="weekly status export (cpr, week, status)")
+    c.add_argument("--events", required=True, metavar="FILE",
+                   help="events export (cpr, event, start_date, end_date)")
+    c.add_argument("--survey", required=True, metavar="FILE",
+                   help="survey export (cpr, wave, date, self_rated_health, functional_ability, job_readiness)")
+    c.add_argument("--data-date", default=None, metavar="DATE",
+                   help="date the exports were drawn, YYYY-MM-DD (default: the latest date in the data)")
+    add_json_flag(c)
+    c.set_defaults(func=run_load)
+
+
+def run_load(args) -> int:
+    from ..outcomes import load_exports
+
+    result = load_exports(args.register, args.key_file, status=args.status, events=args.events,
+                          survey=args.survey, data_date=args.data_date)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result.summary())
+    return EXIT_OK

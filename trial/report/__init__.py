@@ -1,0 +1,76 @@
+"""The steering group's quarterly report (HTML and PDF, Danish or English).
+
+One data object, :class:`ReportData`, is assembled from the trial register by
+:func:`assemble`; :func:`render_html` and :func:`write_report` read only it.
+Counts pass disclosure control (:func:`suppress`) and no person identifier
+ever enters ``ReportData``.
+
+Examples
+--------
+>>> from trial.report import effect_sentence
+>>> effect_sentence(0.05, -0.01, 0.11, endpoint="fleksjob", etype="binary")
+'5 flere i fleksjob pr. 100 borgere; usikkerheden spænder fra 1 færre til 11 flere'
+"""
+from __future__ import annotations
+
+from ._data import (
+    BalanceRow, BusinessCaseSummary, BusinessTable, Change, DetectableRow, EffectRow, EnrollmentPoint, FlowData,
+    LossTable, ReportData, ReportError, WeeklyShare, assemble, compare, parse_quarter, quarter_end,
+)
+from ._disclosure import SuppressedTable, cell_bounds, check_min_cell, suppress
+from ._figures import plot_forest, plot_payback, plot_self_supporting
+from ._render import ReportFiles, effect_hidden, render_html, write_report
+from ._text import effect_sentence
+
+__all__ = [
+    "ReportData", "EffectRow", "BalanceRow", "EnrollmentPoint", "FlowData", "LossTable", "WeeklyShare",
+    "BusinessCaseSummary", "BusinessTable", "DetectableRow", "Change", "ReportError", "ReportFiles",
+    "SuppressedTable", "assemble", "compare", "parse_quarter", "quarter_end", "suppress", "cell_bounds",
+    "check_min_cell", "render_html", "write_report", "effect_sentence", "effect_hidden", "plot_forest",
+    "plot_self_supporting", "plot_payback", "make_report",
+]
+
+
+def make_report(register, out, *, quarter: str | None = None, lang: str = "da", previous=None, pdf: bool = True,
+                rng=None) -> tuple[ReportData, ReportFiles]:
+    """Assemble the report data from ``register`` and write HTML, PDF and JSON to ``out``.
+
+    ``previous`` is a :class:`ReportData`, a path to a ``report_data.json``, or
+    None to pick up the latest ``out/report_data*.json`` from an earlier
+    quarter. Besides ``report_data.json`` a copy ``report_data_<quarter>.json``
+    is kept, so a later quarter finds its predecessor even after a rerun.
+    """
+    from pathlib import Path
+
+    if isinstance(register, (str, Path)):
+        from ..register import Register
+
+        with Register.open(register) as reg:
+            return make_report(reg, out, quarter=quarter, lang=lang, previous=previous, pdf=pdf, rng=rng)
+    out = Path(out)
+    prev = previous
+    if isinstance(prev, (str, Path)):
+        prev = ReportData.from_json(prev)
+    data = assemble(register, quarter=quarter, lang=lang, rng=rng)
+    if prev is None:
+        prev = _find_previous(out, data)
+    data = data.with_changes(prev)
+    files = write_report(data, out, pdf=pdf)
+    (out / f"report_data_{data.quarter}.json").write_text(files.data.read_text(encoding="utf-8"), encoding="utf-8")
+    return data, files
+
+
+def _find_previous(out, data):
+    """The latest report data in ``out`` from an earlier quarter of the same trial (None if none)."""
+    from ._data import parse_quarter as _pq
+
+    best = None
+    for path in sorted(out.glob("report_data*.json")):
+        try:
+            cand = ReportData.from_json(path)
+        except ReportError:
+            continue
+        if cand.trial_id == data.trial_id and _pq(cand.quarter) < _pq(data.quarter):
+            if best is None or _pq(cand.quarter) > _pq(best.quarter):
+                best = cand
+    return best

@@ -1,0 +1,536 @@
+"""Render a :class:`ReportData` as one self-contained HTML file and a PDF.
+
+The HTML embeds its CSS and figures (PNG as ``data:`` URLs, the flow diagram
+as inline SVG) and contains no script and no external reference, so it opens
+offline and prints on A4. The PDF is made from the same HTML with WeasyPrint.
+Every count passes disclosure control (:mod:`trial.report._disclosure`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from .. import __version__
+from .._format import fmt_date_da, fmt_number
+from ._consort import consort_svg
+from ._disclosure import HIDDEN
+from ._text import T, effect_sentence, fmt_en, quarter_label
+
+__all__ = ["render_html", "write_report", "ReportFiles", "effect_hidden", "write_pdf"]
+
+_VAR_LABELS = {
+    "age": ("Alder (år, gennemsnit)", "Age (years, mean)"),
+    "sex": ("Andel kvinder", "Share women"),
+    "prior_forloeb": ("Haft ressourceforløb før", "Had a ressourceforløb before"),
+    "months_on_benefit": ("Måneder på ydelse de sidste 3 år", "Months on benefits, last 3 years"),
+    "psych_contact_12m": ("Kontakt med psykiatrien sidste 12 mdr.", "Contact with psychiatry, last 12 months"),
+}
+
+
+def _small(c, n, k) -> bool:
+    """A count (or its complement n - c) between 1 and k - 1."""
+    if c is None:
+        return False
+    return (1 <= c < k) or (1 <= n - c < k)
+
+
+def effect_hidden(e, min_cell: int) -> bool:
+    """True when a binary endpoint's row would reveal a group of fewer than ``min_cell`` citizens.
+
+    For a binary endpoint the rate times n is a count; if the count with (or
+    without) the outcome in either group is 1 to ``min_cell - 1``, the rates,
+    the difference and its interval are all hidden (the difference and the
+    control rate together give back the treatment count).
+    """
+    if e.type != "binary":
+        return False
+    tc = e.treatment_count if e.treatment_count is not None else _round_count(e.treatment_mean, e.n_treatment)
+    cc = e.control_count if e.control_count is not None else _round_count(e.control_mean, e.n_control)
+    return _small(tc, e.n_treatment, min_cell) or _small(cc, e.n_control, min_cell)
+
+
+def _round_count(mean, n):
+    if mean is None or not math.isfinite(mean):
+        return None
+    return int(round(mean * n))
+
+
+class _Fmt:
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.da = lang == "da"
+
+    def num(self, x, d=0) -> str:
+        return fmt_number(x, d) if self.da else fmt_en(x, d)
+
+    def count(self, x) -> str:
+        return self.num(x, 0)
+
+    def pct(self, share, d=0) -> str:
+        if share is None or not math.isfinite(share):
+            return "–"
+        return f"{self.num(100 * share, d)} pct." if self.da else f"{self.num(100 * share, d)} %"
+
+    def pp(self, diff, d=1) -> str:
+        if diff is None or not math.isfinite(diff):
+            return "–"
+        return f"{self.num(100 * diff, d)} procentpoint" if self.da else f"{self.num(100 * diff, d)} pp"
+
+    def date(self, d) -> str:
+        return fmt_date_da(d) if self.da else f"{d.day} {d.strftime('%B')} {d.year}"
+
+    def years(self, y) -> str:
+        if y is None or not math.isfinite(y):
+            return "ikke inden for perioden" if self.da else "not within the period"
+        return f"{self.num(y, 1)} år" if self.da else f"{self.num(y, 1)} years"
+
+    def kr1000(self, x) -> str:
+        return self.num(x, 0)
+
+    def pvalue(self, p) -> str:
+        if p is None or not math.isfinite(p):
+            return "–"
+        if p < 0.001:
+            return "< 0,001" if self.da else "< 0.001"
+        return self.num(p, 3)
+
+
+def _table(head, rows, *, num_cols=(), total_last=False, cls="") -> str:
+    th = "".join(f'<th class="num">{escape(h)}</th>' if i in num_cols else f"<th>{escape(h)}</th>"
+                 for i, h in enumerate(head))
+    body = []
+    for r_i, row in enumerate(rows):
+        if isinstance(row, _Span):
+            body.append(f'<tr class="span"><td colspan="{len(head)}">{row.html}</td></tr>')
+            continue
+        klass = ' class="total"' if total_last and r_i == len(rows) - 1 else ""
+        tds = "".join(f'<td class="num">{c}</td>' if i in num_cols else f"<td>{c}</td>" for i, c in enumerate(row))
+        body.append(f"<tr{klass}>{tds}</tr>")
+    c = f' class="{cls}"' if cls else ""
+    return f"<table{c}><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A table row of one cell spanning all columns (the plain-words sentence)."""
+
+    html: str
+
+
+def _figure(img_b64: str, caption: str, alt: str) -> str:
+    return (f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{img_b64}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+# --------------------------------------------------------------------------- sections
+def _summary(d, f: _Fmt) -> str:
+    fl = d.flow
+    da = f.da
+    parts = []
+    if da:
+        parts.append(f"Pr. {f.date(d.as_of)} er {f.count(fl.referred)} borgere henvist, og {f.count(fl.randomized)} "
+                     f"er randomiseret: {f.count(fl.randomized_treatment)} til deltagergruppen og "
+                     f"{f.count(fl.randomized_control)} til kontrolgruppen (planen er {f.count(d.planned_treatment)} "
+                     f"og {f.count(d.planned_control)}).")
+    else:
+        parts.append(f"As of {f.date(d.as_of)}, {f.count(fl.referred)} citizens have been referred and "
+                     f"{f.count(fl.randomized)} randomized: {f.count(fl.randomized_treatment)} to the treatment "
+                     f"group and {f.count(fl.randomized_control)} to the control group (planned: "
+                     f"{f.count(d.planned_treatment)} and {f.count(d.planned_control)}).")
+    if d.balance:
+        worst = max(abs(b.std_diff) for b in d.balance if math.isfinite(b.std_diff))
+        ok = worst < 0.1
+        if da:
+            parts.append("Grupperne ligner hinanden ved start" if ok else
+                         "Grupperne adskiller sig lidt ved start")
+            parts[-1] += f" (største standardiserede forskel {f.num(worst, 2)})."
+        else:
+            parts.append(("The groups are alike at baseline" if ok else "The groups differ somewhat at baseline")
+                         + f" (largest standardised difference {f.num(worst, 2)}).")
+    if d.descriptive_only:
+        parts.append(f"Forskellene er foreløbige og beskrivende indtil analysedatoen {f.date(d.analysis_date)}."
+                     if da else f"Differences are preliminary and descriptive until the analysis date "
+                     f"{f.date(d.analysis_date)}.")
+    conf = [e for e in d.effects if e.role == "confirmatory"]
+    for e in conf:
+        label = e.label_da if da else e.label_en
+        if effect_hidden(e, d.min_cell):
+            parts.append(f"{label}: ikke vist endnu (for få borgere)." if da
+                         else f"{label}: not shown yet (too few citizens).")
+        else:
+            parts.append(f"{label}: " + effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint,
+                                                         etype=e.type, label_da=e.label_da, label_en=e.label_en,
+                                                         lang=d.lang) + ".")
+    bc = d.business_case
+    if bc is not None:
+        if da:
+            s = f"Med de skønnede effekter er tilbagebetalingstiden for den samlede økonomi {f.years(bc.payback_years_total)}"
+            if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
+                s += (f", og sandsynligheden for, at investeringen er tjent hjem inden for "
+                      f"{bc.payback_horizon_years} år, er {f.pct(bc.prob_payback)}")
+        else:
+            s = f"With the estimated effects the payback time on the total economy is {f.years(bc.payback_years_total)}"
+            if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
+                s += (f", and the probability that the investment has paid for itself within "
+                      f"{bc.payback_horizon_years} years is {f.pct(bc.prob_payback)}")
+        parts.append(s if s.endswith(".") else s + ".")
+    return f'<p class="summary">{escape(" ".join(parts))}</p>'
+
+
+def _enrollment(d, f: _Fmt) -> str:
+    k = d.min_cell
+    c = lambda v: HIDDEN if 1 <= v < k else f.count(v)  # noqa: E731
+    rows = [[escape(quarter_label(p.quarter, d.lang)), f.count(p.planned), c(p.treatment), c(p.control),
+             c(p.treatment + p.control)] for p in d.enrollment]
+    head = (["Kvartal", "Plan (i alt)", d.treatment_label(), d.control_label(), "I alt"] if f.da else
+            ["Quarter", "Plan (total)", d.treatment_label(), d.control_label(), "Total"])
+    planned = d.planned_treatment + d.planned_control
+    total = d.flow.randomized
+    share = total / planned if planned else float("nan")
+    txt = (f"Forsøget skal randomisere {f.count(planned)} borgere ({f.count(d.planned_treatment)} i "
+           f"deltagergruppen). Indtil nu er {f.count(total)} randomiseret, {f.pct(share)} af planen. "
+           f"Tallene er akkumulerede ved kvartalets slutning."
+           if f.da else
+           f"The trial is to randomize {f.count(planned)} citizens ({f.count(d.planned_treatment)} in the treatment "
+           f"group). So far {f.count(total)} are randomized, {f.pct(share)} of the plan. Figures are cumulative "
+           f"at the end of each quarter.")
+    return f"<p>{escape(txt)}</p>" + _table(head, rows, num_cols=(1, 2, 3, 4))
+
+
+def _flow(d, f: _Fmt) -> str:
+    cap = (f"Figur 1. Borgernes vej gennem forsøget efter CONSORT 2025, opgjort fra forsøgsregistret pr. "
+           f"{f.date(d.as_of)}. {T[d.lang]['hidden_note'].format(k=d.min_cell)}" if f.da else
+           f"Figure 1. Citizens' flow through the trial (CONSORT 2025), from the trial register as of "
+           f"{f.date(d.as_of)}. {T[d.lang]['hidden_note'].format(k=d.min_cell)}")
+    return f"<figure>{consort_svg(d)}<figcaption>{escape(cap)}</figcaption></figure>"
+
+
+def _balance(d, f: _Fmt) -> str:
+    k = d.min_cell
+    rows = []
+    for b in d.balance:
+        lab = _VAR_LABELS.get(b.variable, (b.variable, b.variable))[0 if f.da else 1]
+        if b.kind == "binary":
+            hide = _small(b.treatment_count, b.n_treatment, k) or _small(b.control_count, b.n_control, k)
+            tv = HIDDEN if hide else f.pct(b.treatment_value)
+            cv = HIDDEN if hide else f.pct(b.control_value)
+        else:
+            tv, cv = f.num(b.treatment_value, 1), f.num(b.control_value, 1)
+        rows.append([escape(lab), tv, cv, f.num(b.std_diff, 2)])
+    head = ([" ", d.treatment_label(), d.control_label(), "Standardiseret forskel"] if f.da else
+            [" ", d.treatment_label(), d.control_label(), "Standardised difference"])
+    note = ("Standardiseret forskel = forskellen i gennemsnit delt med den fælles standardafvigelse. Under 0,1 "
+            "regnes grupperne for ens; ved lodtrækning er forskelle tilfældige." if f.da else
+            "Standardised difference = difference in means divided by the pooled standard deviation. Below 0.1 the "
+            "groups count as alike; under randomization differences are due to chance.")
+    return _table(head, rows, num_cols=(1, 2, 3)) + f'<p class="note">{escape(note)}</p>'
+
+
+def _effect_value(e, x, f: _Fmt, diff=False):
+    if e.type == "time_to_event":  # shares with the event by the horizon; the difference is a hazard ratio
+        return f.num(x, 2) if diff else f.pct(x, 1)
+    if e.type == "binary":
+        return f.num(100 * x, 1) if diff else f.pct(x, 1)
+    return f.num(x, 1)
+
+
+def _goals(d, f: _Fmt, forest_b64: str) -> str:
+    k = d.min_cell
+    rows = []
+    tt = T[d.lang]
+    for e in d.effects:
+        role = (f'<span class="tag conf">{tt["confirmatory"]}</span>' if e.role == "confirmatory" else
+                f'<span class="tag expl">{tt["exploratory"]}</span>')
+        if d.descriptive_only or e.descriptive:
+            role += f' <span class="tag desc">{tt["descriptive"]}</span>'
+        label = escape(e.label_da if f.da else e.label_en)
+        goal = escape(e.goal_da) if (f.da and e.goal_da) else (
+            f.pp(e.goal, 0) if e.type == "binary" else f.num(e.goal, 1))
+        if effect_hidden(e, k):
+            txt = ("Ikke vist: færre end {k} borgere med eller uden udfaldet i en af grupperne." if f.da else
+                   "Not shown: fewer than {k} citizens with or without the outcome in one group.").format(k=k)
+            rows.append([f"{label}<br>{role}", goal, HIDDEN, HIDDEN, HIDDEN])
+            rows.append(_Span(f'<span class="note">{escape(txt)}</span>'))
+            continue
+        diff = (f"{_effect_value(e, e.estimate, f, True)} "
+                f"({_effect_value(e, e.ci_low, f, True)} {'til' if f.da else 'to'} "
+                f"{_effect_value(e, e.ci_high, f, True)})")
+        sentence = effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint, etype=e.type,
+                                   label_da=e.label_da, label_en=e.label_en, lang=d.lang)
+        if not d.descriptive_only and e.role == "confirmatory" and math.isfinite(e.adjusted_p_value):
+            sentence += (f" (justeret p = {f.pvalue(e.adjusted_p_value)})" if f.da
+                         else f" (adjusted p = {f.pvalue(e.adjusted_p_value)})")
+        if e.note:
+            sentence += f" [{e.note}]"
+        rows.append([f"{label}<br>{role}", goal, _effect_value(e, e.control_mean, f),
+                     _effect_value(e, e.treatment_mean, f), diff])
+        rows.append(_Span(f'<span class="sentence">{escape(sentence)}</span>'))
+    if not d.effects:
+        rows.append(_Span(escape("Forskellene er ikke beregnet for dette kvartal (se Datakvalitet)." if f.da else
+                                 "Differences are not computed for this quarter (see Data quality).")))
+    head = (["Mål", "Målsætning", d.control_label(), d.treatment_label(), "Forskel (95 pct. interval)"]
+            if f.da else ["Goal", "Target", d.control_label(), d.treatment_label(), "Difference (95 % CI)"])
+    if f.da:
+        expl = ("Bekræftende mål er de tre beskæftigelsesmål, som forsøget er dimensioneret til og testes i en fast "
+                "rækkefølge; de øvrige er undersøgende. Usikkerhedsintervallet viser de forskelle, der er forenelige "
+                "med data: spænder det over nul, kan forskellen skyldes tilfældigheder.")
+    else:
+        expl = ("Confirmatory goals are the employment goals the trial is powered for, tested in a fixed sequence; "
+                "the others are exploratory. The interval shows the differences compatible with the data: if it "
+                "spans zero, the difference may be due to chance.")
+    cap = ("Figur 2. Forskel mellem deltagergruppe og kontrolgruppe pr. 100 borgere med 95 pct. "
+           "usikkerhedsinterval (ja/nej-mål). Ruden viser målsætningen." if f.da else
+           "Figure 2. Difference between treatment and control group per 100 citizens with 95 % confidence "
+           "interval (yes/no goals). The diamond marks the target.")
+    unit = ("For ja/nej-mål er andelene i pct. og forskellene i procentpoint." if f.da else
+            "For yes/no goals shares are in per cent and differences in percentage points.")
+    return (f"<p>{escape(expl)}</p>" + _table(head, rows, num_cols=(2, 3, 4), cls="goals") +
+            f'<p class="note">{escape(unit)}</p>' +
+            f"<h3>{escape(T[d.lang]['forest'])}</h3>" + _figure(forest_b64, cap, cap))
+
+
+def _weekly(d, f: _Fmt, b64: str) -> str:
+    cap = (f"Figur 3. Andel selvforsørgende (ordinær beskæftigelse, uddannelse eller ingen offentlig ydelse) i hver "
+           f"uge efter randomiseringen. Uger, hvor færre end {d.min_cell} borgere i en gruppe er selvforsørgende, "
+           f"er udeladt." if f.da else
+           f"Figure 3. Share self-supporting (ordinary employment, education or no public benefit) in each week "
+           f"since randomization. Weeks with fewer than {d.min_cell} self-supporting citizens in a group are left out.")
+    return _figure(b64, cap, cap)
+
+
+def _business(d, f: _Fmt, b64: str | None) -> str:
+    bc = d.business_case
+    if bc is None:
+        return f"<p>{'Ingen business case er knyttet til protokollen.' if f.da else 'No business case is linked.'}</p>"
+    out = []
+    unit = (f"Beløb i 1.000 kr., {bc.price_level}-p/l. Besparelser er negative, udgifter positive." if f.da else
+            f"Amounts in DKK 1,000, {bc.price_level} prices. Savings are negative, costs positive.")
+    out.append(f'<p class="note">{escape(unit)}</p>')
+    for t in bc.tables:
+        rows = [[escape(lbl)] + [f.kr1000(v) for v in vals] + [f.kr1000(sum(vals))] for lbl, vals in t.rows]
+        rows.append([escape(t.total_label if f.da else "Total")] + [f.kr1000(v) for v in t.total]
+                    + [f.kr1000(sum(t.total))])
+        out.append(f"<h3>{escape(t.title)}</h3>")
+        out.append(_table([""] + list(t.years) + ["I alt" if f.da else "Total"], rows,
+                          num_cols=tuple(range(1, len(t.years) + 2)), total_last=True))
+    items = [("Tilbagebetalingstid, service" if f.da else "Payback, service", f.years(bc.payback_years_service)),
+             ("Tilbagebetalingstid, samlet økonomi" if f.da else "Payback, total economy",
+              f.years(bc.payback_years_total))]
+    if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
+        items.append(((f"Sandsynlighed for tilbagebetaling inden for {bc.payback_horizon_years} år" if f.da else
+                       f"Probability of payback within {bc.payback_horizon_years} years"), f.pct(bc.prob_payback)))
+    out.append(_table(["Nøgletal" if f.da else "Key figure", ""], [[escape(a), escape(b)] for a, b in items],
+                      num_cols=(1,)))
+    how = (f"Business casen er den offentliggjorte BI25-beregning, hvor de antagne effekter er erstattet af "
+           f"forsøgets skøn; sandsynligheden er andelen af {f.count(bc.n_resamples or 0)} simuleringer fra "
+           f"skønnenes usikkerhed, hvor investeringen er tjent hjem." if f.da else
+           f"The business case is the published BI25 calculation with the assumed effects replaced by the trial's "
+           f"estimates; the probability is the share of {f.count(bc.n_resamples or 0)} simulations from the "
+           f"estimates' uncertainty in which the investment pays for itself.")
+    out.append(f'<p class="note">{escape(how)}{(" " + escape(bc.note)) if bc.note else ""}</p>')
+    if b64:
+        cap = ("Figur 4. Akkumuleret nettoudgift (investering plus varige ændringer) år for år; under nul er "
+               "investeringen tjent hjem." if f.da else
+               "Figure 4. Cumulative net cost (investment plus permanent changes) by year; below zero the "
+               "investment has paid for itself.")
+        out.append(_figure(b64, cap, cap))
+    return "".join(out)
+
+
+def _detectable(d, f: _Fmt) -> str:
+    if not d.detectable:
+        return f"<p>{'Ikke beregnet.' if f.da else 'Not computed.'}</p>"
+    rows = []
+    for r in d.detectable:
+        lab = escape(r.label_da if f.da else r.label_en)
+        rows.append([lab, f"{f.count(r.n_treatment)} / {f.count(r.n_control)}", f.pp(r.mde), f.pp(r.goal),
+                     f.pct(r.power_at_goal)])
+    head = (["Mål", "Borgere (deltager / kontrol)", "Mindste påviselige forskel", "Målsætning", "Styrke ved målet"]
+            if f.da else ["Goal", "Citizens (treatment / control)", "Minimum detectable difference", "Target",
+                          "Power at target"])
+    note = (f"Beregnet for alle randomiserede borgere. Mindste forskel, forsøget med den nuværende størrelse finder med 80 pct. sandsynlighed (styrke) ved "
+            f"signifikansniveau {f.pct(d.alpha)} (tosidet). Er den større end målsætningen, kan forsøget ikke "
+            f"forventes at påvise målet." if f.da else
+            f"Computed for all randomized citizens. Smallest difference the trial at its current size finds with 80 % probability (power) at a "
+            f"{f.pct(d.alpha)} two-sided level. If it exceeds the target, the trial cannot be expected to show it.")
+    return _table(head, rows, num_cols=(1, 2, 3, 4)) + f'<p class="note">{escape(note)}</p>'
+
+
+def _quality(d, f: _Fmt) -> str:
+    if not d.data_quality:
+        return f"<p>{'Ingen bemærkninger.' if f.da else 'No remarks.'}</p>"
+    return "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in d.data_quality) + "</ul>"
+
+
+def _change_value(c, v, f: _Fmt):
+    if v is None:
+        return "–"
+    if c.kind == "pp":
+        return f.pp(v)
+    if c.kind == "share":
+        return f.pct(v)
+    if c.kind == "years":
+        return f.years(v)
+    if c.kind == "count":
+        return f.count(v)
+    return f.num(v, 1)
+
+
+def _changes(d, f: _Fmt) -> str:
+    if d.changes is None:
+        return f"<p>{'Dette er den første rapport; der er intet at sammenligne med.' if f.da else 'This is the first report; there is nothing to compare with.'}</p>"
+    if not d.changes:
+        return f"<p>{'Ingen af nøgletallene har ændret sig.' if f.da else 'None of the key figures changed.'}</p>"
+    rows = [[escape(c.label_da if f.da else c.label_en), _change_value(c, c.previous, f),
+             _change_value(c, c.current, f)] for c in d.changes]
+    prev = quarter_label(d.previous_quarter, d.lang) if d.previous_quarter else "–"
+    head = ["", prev, quarter_label(d.quarter, d.lang)]
+    return _table(head, rows, num_cols=(1, 2))
+
+
+def _methods(d, f: _Fmt) -> str:
+    da = f.da
+    seeds = ", ".join(f"{escape(n)} = {s}" for n, s in d.seeds)
+    items = [
+        ("Protokol" if da else "Protocol", f"{escape(d.trial_id)}; {'fingeraftryk' if da else 'fingerprint'} (SHA-256) "
+                                            f"<code>{escape(d.protocol_fingerprint)}</code>"),
+        ("Sekvens-commitment" if da else "Sequence commitment", f"<code>{escape(d.sequence_commitment)}</code>"),
+        ("Software", f"trial {escape(d.software_version)}"),
+        ("Seeds", seeds or "–"),
+        ("Register", escape(d.register_mode or "–")),
+        ("Estimator", escape(d.primary_estimator) + (
+            " (forskel i gennemsnit med Neyman/HC2-standardfejl og Welch-frihedsgrader som R "
+            "estimatr::difference_in_means)" if da else
+            " (difference in means with Neyman/HC2 standard error and Welch degrees of freedom, as R "
+            "estimatr::difference_in_means)")),
+        ("Multiplicitet" if da else "Multiplicity", escape(d.multiplicity) + (
+            f" over de bekræftende mål, α = {f.num(d.alpha, 2)}" if da else
+            f" over the confirmatory goals, α = {f.num(d.alpha, 2)}")),
+        ("Analysedato" if da else "Analysis date", escape(f.date(d.analysis_date)) + (
+            " (før denne dato er alle forskelle beskrivende)" if da else
+            " (before this date all differences are descriptive)")),
+        ("Diskretion" if da else "Confidentiality", escape(
+            f"Tal fra 1 til {d.min_cell - 1} borgere vises ikke (x); nuller vises. Mindst to skjulte tal i hver "
+            f"række og søjle, kontrolleret ved lineær programmering, så intet skjult tal kan regnes ud fra "
+            f"totalerne. Ingen pseudonymer eller CPR-numre indgår i rapporten." if da else
+            f"Counts of 1 to {d.min_cell - 1} citizens are not shown (x); zeros are shown. At least two hidden "
+            f"cells in each row and column, audited by linear programming, so no hidden count can be worked out "
+            f"from the totals. No pseudonym or CPR number enters the report.")),
+    ]
+    for n in d.notes:
+        items.append(("Note", escape(n)))
+    return '<dl class="methods">' + "".join(f"<dt>{a}</dt><dd>{b}</dd>" for a, b in items) + "</dl>"
+
+
+# --------------------------------------------------------------------------- page
+def _template(name: str) -> str:
+    return resources.files("trial.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def render_html(data) -> str:
+    """The report as one self-contained HTML document (no script, no external resource)."""
+    from ._figures import figure_png_base64, plot_forest, plot_payback, plot_self_supporting
+
+    lang = data.lang
+    if lang not in ("da", "en"):
+        from ._data import ReportError
+
+        raise ReportError(f"`lang` must be 'da' or 'en'; got {lang!r}")
+    f = _Fmt(lang)
+    tt = T[lang]
+    forest = figure_png_base64(plot_forest(data))
+    weekly = figure_png_base64(plot_self_supporting(data))
+    payback = figure_png_base64(plot_payback(data)) if data.business_case is not None else None
+    title = data.title_da if f.da else data.title_en
+    sec = []
+    if data.descriptive_only:
+        sec.append(f'<div class="banner">{escape(tt["descriptive_banner"].format(date=f.date(data.analysis_date)))}</div>')
+    blocks = [
+        ("summary", tt["summary"], _summary(data, f)),
+        ("enrollment", tt["enrollment"], _enrollment(data, f)),
+        ("flow", tt["flow"], _flow(data, f)),
+        ("balance", tt["balance"], _balance(data, f)),
+        ("goals", tt["goals"], _goals(data, f, forest)),
+        ("weekly", tt["weekly"], _weekly(data, f, weekly)),
+        ("business", tt["business"], _business(data, f, payback)),
+        ("detectable", tt["detectable"], _detectable(data, f)),
+        ("quality", tt["quality"], _quality(data, f)),
+        ("changes", tt["changes"], _changes(data, f)),
+    ]
+    for i, (sid, head, body) in enumerate(blocks, 1):
+        sec.append(f'<section id="{sid}"><h2>{i}. {escape(head)}</h2>{body}</section>')
+    sec.append(f'<section id="methods" class="appendix"><h2>{escape(tt["methods"])}</h2>{_methods(data, f)}</section>')
+    kicker = f"{tt['report']} · {quarter_label(data.quarter, lang)}"
+    meta = (f"{escape(data.trial_id)} · {escape(data.sponsor)} · {'Evaluering' if f.da else 'Evaluation'}: "
+            f"{escape(data.evaluator)} · {tt['as_of']} {escape(f.date(data.as_of))}")
+    footer = f"{data.trial_id} · {quarter_label(data.quarter, lang)}".replace('"', "'")
+    css = Template(_template("report.css")).safe_substitute(footer=footer, page_word=tt["page"])
+    return Template(_template("report.html")).substitute(
+        lang=lang, version=escape(__version__), title_text=escape(f"{title} – {quarter_label(data.quarter, lang)}"),
+        css=css, kicker=escape(kicker), title=escape(title), meta=meta, body="\n".join(sec))
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Paths written by :func:`write_report` (``pdf`` is None when WeasyPrint is missing)."""
+
+    html: Path
+    pdf: Path | None
+    data: Path
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"html": str(self.html), "pdf": str(self.pdf) if self.pdf else None, "data": str(self.data),
+                "note": self.note}
+
+
+def write_pdf(html: str, path: Path) -> None:
+    """PDF of the HTML with WeasyPrint (imported here: it is an optional dependency)."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    HTML(string=html, base_url=None).write_pdf(str(path))
+
+
+def write_report(data, out: str | Path, *, pdf: bool = True) -> ReportFiles:
+    """Write ``report.html``, ``report.pdf`` and ``report_data.json`` to ``out``.
+
+    Everything is rendered in memory and to temporary files first, then moved
+    into place, so a failure leaves no half-written report.
+    """
+    import os
+    import tempfile
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    html = render_html(data)
+    js = data.to_json()
+    note = ""
+    tmpdir = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
+    try:
+        (tmpdir / "report.html").write_text(html, encoding="utf-8")
+        (tmpdir / "report_data.json").write_text(js + "\n", encoding="utf-8")
+        pdf_path = None
+        if pdf:
+            try:
+                import weasyprint  # noqa: F401
+            except ImportError:
+                note = "PDF skipped: weasyprint is not installed (pip install 'trial[report]')"
+            else:
+                write_pdf(html, tmpdir / "report.pdf")
+                pdf_path = out / "report.pdf"
+        for name in ("report.html", "report_data.json", "report.pdf"):
+            if (tmpdir / name).exists():
+                os.replace(tmpdir / name, out / name)
+    finally:
+        for p in tmpdir.glob("*"):
+            p.unlink()
+        tmpdir.rmdir()
+    return ReportFiles(html=out / "report.html", pdf=pdf_path, data=out / "report_data.json", note=note)
