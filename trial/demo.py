@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,12 +34,17 @@ def run_demo(out: str | Path = "reports/demo", *, protocol: str | Path | None = 
         shutil.rmtree(out)
     out.mkdir(parents=True)
     ppath = Path(protocol) if protocol else DEFAULT_PROTOCOL
-    ctx = SimpleNamespace(out=out, protocol_path=ppath, protocol=load(ppath), seed=seed,
-                          n_referrals=n_referrals, echo=echo)
-    for step in demo_steps():
-        t0 = time.perf_counter()
-        echo(f"\n=== {step.TITLE} ===")
-        step.run(ctx)
-        echo(f"({time.perf_counter() - t0:.1f} s)")
-    echo(f"\nDemo written to {out}/")
+    # The synthetic municipal exports carry (synthetic) CPR numbers: they live in a
+    # temporary folder that is removed at the end, so nothing under `out` holds one.
+    with tempfile.TemporaryDirectory(prefix="trial-demo-exports-") as exports:
+        ctx = SimpleNamespace(out=out, protocol_path=ppath, protocol=load(ppath), seed=seed,
+                              n_referrals=n_referrals, echo=echo, exports_dir=Path(exports))
+        for step in demo_steps():
+            t0 = time.perf_counter()
+            echo(f"\n=== {step.TITLE} ===")
+            step.run(ctx)
+            echo(f"({time.perf_counter() - t0:.1f} s)")
+        ctx.referrals_raw = None  # drop the CPR-bearing frame with the exports
+    echo(f"\nDemo written to {out}/ (the synthetic exports with CPR numbers were removed; "
+         "`trial simulate` writes them)")
     return ctx

@@ -12,7 +12,7 @@ def run(ctx) -> None:
     from .. import intake
     from .._keys import create_key_file, load_key_file
 
-    folder = ctx.out / "exports"
+    folder = ctx.exports_dir
     if getattr(ctx, "key_file", None) is None:
         create_key_file(ctx.out / "demo.key", exist_ok=True)
         ctx.key_file = ctx.out / "demo.key"

@@ -49,6 +49,6 @@ def run(ctx) -> None:
     pseudo = pseudonymise(raw["cpr"], key.pseudonym_key)
     arm_of = dict(zip(e["pseudonym"], e["treatment"].astype(float)))
     arms = pd.Series([arm_of.get(p, np.nan) for p in pseudo], index=raw.index, dtype=float)
-    write_outcome_exports(ctx.protocol, raw, arms, ctx.out / "exports", seed=ctx.seed)
+    write_outcome_exports(ctx.protocol, raw, arms, ctx.exports_dir, seed=ctx.seed)
     ctx.echo(f"  outcome exports re-written under the register's allocation "
              f"({int((arms == 1).sum())} treated, {int((arms == 0).sum())} control)")

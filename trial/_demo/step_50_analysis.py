@@ -28,7 +28,7 @@ def run(ctx) -> None:
         ctx.analysis = None
         return
     p = ctx.protocol
-    ex = ctx.out / "exports"
+    ex = ctx.exports_dir
     analysis_date = p.trial.analysis_date
     loaded = load_exports(register, key_file, status=ex / "status.csv", events=ex / "events.csv",
                           survey=ex / "survey.csv", data_date=analysis_date)
