@@ -38,10 +38,16 @@ def default_key_path(register: str | os.PathLike) -> Path:
     return Path(s + ".key")
 
 
-def create_key_file(path: str | os.PathLike, *, exist_ok: bool = False) -> KeyFile:
+def create_key_file(path: str | os.PathLike, *, exist_ok: bool = False, seed: int | None = None) -> KeyFile:
     """Create a new key file with fresh random secrets, permissions 0600.
 
     Raises RegisterError if it exists (unless ``exist_ok``, which loads it).
+
+    ``seed`` derives the secrets deterministically from a number instead of
+    the operating system's random source. It exists for rehearsals (``trial
+    demo``, tests) so that the same seed gives the same pseudonyms, the same
+    allocations and the same report; never use it for a production register,
+    whose secrets must be unguessable.
     """
     path = Path(path)
     if path.exists():
@@ -49,7 +55,14 @@ def create_key_file(path: str | os.PathLike, *, exist_ok: bool = False) -> KeyFi
             return load_key_file(path)
         raise RegisterError(f"key file {path} exists already; refusing to overwrite a key")
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"version": 1, "pseudonym_key": secrets.token_hex(32), "allocation_secret": secrets.token_hex(32)}
+    if seed is None:
+        pseudonym_key, allocation_secret = secrets.token_hex(32), secrets.token_hex(32)
+    else:
+        import hashlib
+
+        pseudonym_key = hashlib.sha256(f"trial rehearsal key {int(seed)} pseudonym".encode()).hexdigest()
+        allocation_secret = hashlib.sha256(f"trial rehearsal key {int(seed)} allocation".encode()).hexdigest()
+    payload = {"version": 1, "pseudonym_key": pseudonym_key, "allocation_secret": allocation_secret}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(payload, fh)

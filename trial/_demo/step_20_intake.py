@@ -14,7 +14,7 @@ def run(ctx) -> None:
 
     folder = ctx.exports_dir
     if getattr(ctx, "key_file", None) is None:
-        create_key_file(ctx.out / "demo.key", exist_ok=True)
+        create_key_file(ctx.out / "demo.key", exist_ok=True, seed=ctx.seed)
         ctx.key_file = ctx.out / "demo.key"
     key = load_key_file(ctx.key_file).pseudonym_key
     ctx.echo(f"Pseudonym key: {ctx.key_file} (owner-only permissions; never stored with the data)")

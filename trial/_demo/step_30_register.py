@@ -15,7 +15,7 @@ def run(ctx) -> None:
     from ..simulate import write_outcome_exports
 
     if getattr(ctx, "key_file", None) is None:
-        create_key_file(ctx.out / "demo.key", exist_ok=True)
+        create_key_file(ctx.out / "demo.key", exist_ok=True, seed=ctx.seed)
         ctx.key_file = ctx.out / "demo.key"
     key = load_key_file(ctx.key_file)
     path = ctx.out / "register.sqlite"
