@@ -33,9 +33,9 @@ def _exact_coverage(p0, p1, n0, n1, level=0.95):
 
 
 def test_coverage_of_primary_estimator_at_10000_sims(protocol):
-    # r2 = 0: strata carry no information, so the simulation must reproduce exact enumeration.
+    # prognostic = 0: strata carry no information, so the simulation must reproduce exact enumeration.
     n = 10_000
-    res = diagnose(protocol, n_sims=n, rng=20161001, null_sims=100, r2=0.0)
+    res = diagnose(protocol, n_sims=n, rng=20161001, null_sims=100, prognostic=0.0, shared=0.0)
     dim = res.to_frame().query("estimator == 'difference_in_means'")
     assert len(dim) == 3
     for row in dim.itertuples():
@@ -57,11 +57,11 @@ def test_coverage_of_primary_estimator_at_10000_sims(protocol):
 
 
 def test_type_one_error_at_the_null_matches_exact_size(protocol):
-    # r2 = 0: covariates (and so strata) carry no information, and the rejection rate of each endpoint is the
+    # prognostic = 0: covariates (and so strata) carry no information, and the rejection rate of each endpoint is the
     # HC2 test's exact size, by enumeration: 0.0507 at 50 %, 0.065 at 5 % (100:300; the test is liberal for rare
     # outcomes). Under the fixed sequence the FWER is the size of the first test.
     n = 4000
-    res = diagnose(protocol, n_sims=n, rng=7, effects="null", r2=0.0, null_sims=n)
+    res = diagnose(protocol, n_sims=n, rng=7, effects="null", prognostic=0.0, shared=0.0, null_sims=n)
     dim = res.to_frame().query("estimator == 'difference_in_means'")
     for row in dim.itertuples():
         size = power_two_proportions(p_control=row.control_value, p_treatment=row.control_value, n_control=300,

@@ -80,3 +80,16 @@ def test_zero_standard_error_gives_nan_not_a_rejection():
     t = np.r_[np.ones(5), np.zeros(5)]
     r = difference_in_means(y, t)
     assert r.std_error[0] == 0 and np.isnan(r.statistic[0]) and np.isnan(r.p_value[0])
+
+
+def test_treated_first_fast_path_equals_general_path():
+    # trial.diagnose hands over trials with the deltagergruppe first (no sorting needed); any order gives
+    # the same numbers
+    y, t, x = _data(5, S=6, n=80, E=3)
+    order = np.argsort(t < 0.5, axis=1, kind="stable")
+    ys = np.take_along_axis(y, order[:, :, None], axis=1)
+    xs = np.take_along_axis(x, order[:, :, None], axis=1)
+    ts = np.take_along_axis(t, order, axis=1)
+    a, b = lin_hc2(y, t, x), lin_hc2(ys, ts, xs)
+    np.testing.assert_allclose(a.estimate, b.estimate, atol=TOL)
+    np.testing.assert_allclose(a.std_error, b.std_error, atol=TOL)

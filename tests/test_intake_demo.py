@@ -23,7 +23,7 @@ def test_step_reads_all_exports(demo_out, protocol):
     from trial._demo import step_20_intake
 
     lines = []
-    ctx = SimpleNamespace(out=demo_out, protocol=protocol, echo=lines.append, exports_dir=demo_out / "exports")
+    ctx = SimpleNamespace(out=demo_out, protocol=protocol, seed=7, echo=lines.append, exports_dir=demo_out / "exports")
     step_20_intake.run(ctx)
     assert set(ctx.frames) == {"referrals", "status", "events", "survey"}
     assert len(ctx.frames["referrals"]) == 120
@@ -37,7 +37,7 @@ def test_step_reads_all_exports(demo_out, protocol):
     # everything the step wrote (outside the input exports) is free of CPR numbers
     assert scan.scan_tree(demo_out) == []
     # a second run reuses the key: same pseudonyms
-    ctx2 = SimpleNamespace(out=demo_out, protocol=protocol, echo=lines.append, key_file=ctx.key_file,
+    ctx2 = SimpleNamespace(out=demo_out, protocol=protocol, seed=7, echo=lines.append, key_file=ctx.key_file,
                            exports_dir=demo_out / "exports")
     step_20_intake.run(ctx2)
     assert ctx2.frames["status"].equals(ctx.frames["status"])
@@ -47,6 +47,6 @@ def test_step_without_exports_says_so(tmp_path, protocol):
     from trial._demo import step_20_intake
 
     lines = []
-    ctx = SimpleNamespace(out=tmp_path, protocol=protocol, echo=lines.append, exports_dir=tmp_path / "exports")
+    ctx = SimpleNamespace(out=tmp_path, protocol=protocol, seed=7, echo=lines.append, exports_dir=tmp_path / "exports")
     step_20_intake.run(ctx)
     assert ctx.frames == {} and sum("not read" in line for line in lines) == 4

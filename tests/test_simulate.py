@@ -482,8 +482,8 @@ def test_demo_step(protocol, tmp_path):
     from trial._demo import step_10_simulate as step
 
     lines = []
-    ctx = SimpleNamespace(out=tmp_path / "cpr_input_demo", protocol=protocol, seed=2016, n_referrals=450,
-                          echo=lines.append)
+    ctx = SimpleNamespace(out=tmp_path, exports_dir=tmp_path / "cpr_input_demo", protocol=protocol, seed=2016,
+                          n_referrals=450, echo=lines.append)
     step.run(ctx)
     assert set(ctx.exports) == set(FILES) and all(p.exists() for p in ctx.exports.values())
     assert len(ctx.referrals_raw) == 450 and "cpr" in ctx.referrals_raw

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ._fast import difference_in_means, lin_hc2
 from .exceptions import ParameterError
@@ -34,7 +34,6 @@ __all__ = ["diagnose", "DiagnosisResult", "simulate_chunk", "draw_trials", "anal
 
 MULTIPLICITY_RULES = ("fixed_sequence", "holm", "bonferroni", "none")
 ESTIMATORS = ("difference_in_means", "lin_hc2")
-_Z60, _Z65 = float(special.ndtri(0.6)), float(special.ndtri(0.65))
 CHUNK = 100     # simulations per chunk: fixes the random streams, independent of n_jobs
 
 
@@ -63,32 +62,39 @@ def allocate_permuted_blocks(rng, strata, n_strata, block_sizes, ratio):
     sequence (trial.randomize): within each stratum, blocks of a randomly
     drawn size, each a uniform random arrangement of ``b/(1+ratio)`` treated
     and the rest controls; citizen ``j`` of a stratum takes the stratum's
-    ``j``-th assignment. Blocks are built as ranked random keys (argsort),
-    unused slots of smaller blocks are compacted away.
+    ``j``-th assignment. A block's arrangement is drawn uniformly from the
+    table of all arrangements (C(8, 2) = 28 for a block of 8 at 1:3); the
+    blocks' slots are concatenated per stratum and the unused slots of
+    smaller blocks compacted away.
     """
     S, n = strata.shape
     sizes = np.asarray(block_sizes, dtype=int)
     bmax = int(sizes.max())
-    onehot = strata[:, :, None] == np.arange(n_strata)[None, None, :]
-    counts = np.cumsum(onehot, axis=1, dtype=np.int32)
-    within = counts[np.arange(S)[:, None], np.arange(n)[None, :], strata] - 1   # order within the stratum
-    longest = int(counts[:, -1, :].max()) if n else 0
+    # order of each citizen within its stratum: stable sort by stratum, rank inside each run
+    order = np.argsort(strata, axis=1, kind="stable")
+    ss = np.take_along_axis(strata, order, axis=1)
+    idx = np.broadcast_to(np.arange(n), (S, n))
+    new = np.ones((S, n), dtype=bool)
+    new[:, 1:] = ss[:, 1:] != ss[:, :-1]
+    start = np.maximum.accumulate(np.where(new, idx, 0), axis=1)
+    within = np.empty((S, n), dtype=np.intp)
+    np.put_along_axis(within, order, idx - start, axis=1)
+    longest = int((idx - start).max()) + 1 if n else 0
     nb = max(1, -(-longest // int(sizes.min())))           # enough blocks for the largest stratum
-    patterns, lengths = _block_patterns(tuple(int(b) for b in sizes), int(ratio), bmax)
+    patterns, _ = _block_patterns(tuple(int(b) for b in sizes), int(ratio), bmax)
     # a block: its size with equal probability, then one of its arrangements uniformly
     size_ix = rng.integers(0, sizes.size, size=(S, n_strata, nb))
     counts_per_size = np.array([len(p) for p in patterns])
     offsets = np.concatenate([[0], np.cumsum(counts_per_size)[:-1]])
     pick = offsets[size_ix] + (rng.random((S, n_strata, nb)) * counts_per_size[size_ix]).astype(int)
     table = np.concatenate(patterns)                        # (total arrangements, bmax)
-    treated = table[pick].reshape(S, n_strata, nb * bmax)
-    valid = (np.arange(bmax) < sizes[size_ix][..., None]).reshape(S, n_strata, nb * bmax)
-    pos = np.cumsum(valid, axis=-1, dtype=np.int32) - 1
-    keep = valid & (pos < longest)
-    seq = np.zeros((S, n_strata, max(longest, 1)), dtype=bool)
-    si, ki, _ = np.nonzero(keep)
-    seq[si, ki, pos[keep]] = treated[keep]
-    return seq[np.arange(S)[:, None], strata, within].astype(float)
+    treated = table[pick].reshape(S * n_strata, nb * bmax)
+    valid = (np.arange(bmax) < sizes[size_ix][..., None]).reshape(S * n_strata, nb * bmax)
+    # compact: the valid slots of each (trial, stratum) row, in order, then the citizen's slot
+    flat = treated[valid]
+    row_start = np.concatenate([[0], np.cumsum(valid.sum(axis=1))[:-1]]).reshape(S, n_strata)
+    at = np.take_along_axis(row_start, strata.astype(np.intp), axis=1) + within
+    return flat[at].astype(float)
 
 
 _PATTERNS: dict = {}
@@ -152,46 +158,58 @@ def simulate_chunk(spec: Mapping[str, Any], seed_seq, n_sims: int) -> dict:
 def analyse_trials(Y, T, X, spec) -> dict:
     """Primary (HC2 difference in means) and covariate-adjusted (Lin, HC2) estimates of many trials at once."""
     out = {"n_treatment": T.sum(axis=1)}
+    truth = np.asarray(spec["effect"], float)
     for name, fit in (("difference_in_means", lambda: difference_in_means(Y, T, alternative=spec["alternative"])),
                       ("lin_hc2", lambda: lin_hc2(Y, T, X, alternative=spec["alternative"]))):
         r = fit()
-        q = stats.t.ppf(0.5 + spec["confidence_level"] / 2, r.df)
+        # the interval est +- t_{df, (1+level)/2} se covers the truth  <=>  P(|t_df| >= |est - truth|/se) >= 1 - level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tail = 2 * special.stdtr(r.df, -np.abs(r.estimate - truth) / r.std_error)
         out[name] = {"estimate": r.estimate, "std_error": r.std_error, "p_value": r.p_value,
-                     "ci_low": r.estimate - q * r.std_error, "ci_high": r.estimate + q * r.std_error}
+                     "covered": tail >= 1 - spec["confidence_level"]}
     return out
 
 
 def draw_trials(spec: Mapping[str, Any], seed_seq, n_sims: int):
     """Draw ``n_sims`` synthetic trials: outcomes ``Y (S, n, E)``, allocation ``T (S, n)``, covariates ``X (S, n, 4)``.
 
-    ``spec`` is plain data (picklable): ``n`` citizens, ``ratio``, ``scheme``,
-    ``block_sizes``, ``p_control`` and ``effect`` per endpoint, ``r2``
-    (share of the outcome latent explained by the baseline covariates),
-    ``rho`` (correlation between endpoints' latents beyond the covariates),
-    ``alternative``, ``confidence_level``.
+    Within each trial the citizens are returned deltagergruppe first (the
+    analysis does not depend on their order; the estimators then skip sorting).
 
-    Data model (per citizen): a prognostic latent ``L ~ N(0, 1)``; covariates
-    ``age`` (18-64), ``prior_forloeb`` (about 40 %), ``months_on_benefit``
-    (0-36) and ``psych_contact_12m`` (about 35 %) each driven by ``L`` plus
-    noise; endpoint ``e`` is ``1{U_e < Phi^-1(p_e)}`` with ``U_e = sqrt(r2) L +
-    sqrt(1 - r2) (sqrt(rho) F + sqrt(1 - rho) eps_e) ~ N(0, 1)``, so the share
-    is exactly ``p_control`` in the kontrolgruppe and ``p_control + effect``
-    in the deltagergruppe: the true effect is a known risk difference.
+    ``spec`` is plain data (picklable): ``n`` citizens, ``ratio``, ``scheme``,
+    ``block_sizes``, ``p_control`` and ``effect`` per endpoint, ``prognostic``
+    and ``shared`` (see below), ``alternative``, ``confidence_level``.
+
+    Data model (per citizen), built from uniforms only (a mixture copula, so
+    every margin is exact and no normal deviates are needed): a prognostic
+    index ``V ~ U(0, 1)``; each covariate's uniform is ``V`` with probability
+    0.6 and its own uniform otherwise, giving ``age`` 18-64, ``prior_forloeb``
+    (40 %), ``months_on_benefit`` (0-36) and ``psych_contact_12m`` (35 %);
+    endpoint ``e`` is ``1{W_e < p_e}`` where ``W_e`` is ``V`` with probability
+    ``prognostic``, a common uniform of the citizen with probability
+    ``shared`` (correlating the endpoints) and its own uniform otherwise. One
+    uniform ``U`` decides and supplies the draw: ``U < a`` selects ``V``,
+    otherwise ``(U - a)/(1 - a)`` is a fresh uniform independent of the
+    selection. So the share is exactly ``p_control`` in the kontrolgruppe and
+    ``p_control + effect`` in the deltagergruppe: the true effect is a known
+    risk difference, and the covariates predict the outcome (what Lin's
+    estimator can use).
     """
     rng = np.random.default_rng(seed_seq)
     n, E = spec["n"], len(spec["p_control"])
     S = n_sims
-    L = rng.standard_normal((S, n))
-    noise = rng.standard_normal((S, n, 4), dtype=np.float32)
-    a = 0.6
-    lat = a * L[:, :, None] + math.sqrt(1 - a * a) * noise
-    age = np.floor(18 + 47 * special.ndtr(lat[:, :, 0]))
-    prior = (lat[:, :, 1] > _Z60).astype(float)             # about 40 % had a forløb before
-    months = 36 * special.ndtr(lat[:, :, 2])
-    psych = (lat[:, :, 3] > _Z65).astype(float)             # about 35 % in contact with psychiatry
-    X = np.stack([age, prior, months, psych], axis=2)
-    band = np.digitize(age, [30, 50])                     # protocol breaks 18/30/50/65
-    strata = (band * 2 + prior).astype(int)
+    # arrays are built with the citizens on the last axis (fast elementwise work) and returned as views
+    V = rng.random((S, 1, n), dtype=np.float32)
+    C = _mix(rng.random((S, 4, n), dtype=np.float32), V, 0.6)
+    age = np.floor(18 + 47 * C[:, 0])
+    prior = C[:, 1] < 0.4                                   # about 40 % had a forløb before
+    Xt = np.empty((S, 4, n))
+    Xt[:, 0] = age
+    Xt[:, 1] = prior
+    Xt[:, 2] = 36 * C[:, 2]
+    Xt[:, 3] = C[:, 3] < 0.35                               # about 35 % in contact with psychiatry
+    band = (age >= 30).astype(np.int8) + (age >= 50)       # protocol breaks 18/30/50/65
+    strata = band * 2 + prior
     scheme = spec["scheme"]
     if scheme == "simple":
         T = (rng.random((S, n)) < 1 / (1 + spec["ratio"])).astype(float)
@@ -200,15 +218,29 @@ def draw_trials(spec: Mapping[str, Any], seed_seq, n_sims: int):
         T = (np.argsort(rng.random((S, n)), axis=1) < k).astype(float)
     else:  # permuted_blocks (and minimisation, approximated by stratified blocks)
         T = allocate_permuted_blocks(rng, strata, 6, spec["block_sizes"], int(spec["ratio"]))
-    F = rng.standard_normal((S, n, 1), dtype=np.float32)
-    eps = rng.standard_normal((S, n, E), dtype=np.float32)
-    r2, rho = spec["r2"], spec["rho"]
-    U = math.sqrt(r2) * L[:, :, None] + math.sqrt(1 - r2) * (math.sqrt(rho) * F + math.sqrt(1 - rho) * eps)
-    p0 = np.asarray(spec["p_control"], float)
-    p1 = p0 + np.asarray(spec["effect"], float)
-    thr = np.where(T[:, :, None] > 0, special.ndtri(p1), special.ndtri(p0))
-    Y = (U < thr).astype(float)
-    return Y, T, X
+    # the analysis does not depend on the citizens' order: put each trial's deltagergruppe first
+    order = np.argsort(T < 0.5, axis=1, kind="stable")
+    T = np.take_along_axis(T, order, axis=1)
+    Xt = np.take_along_axis(Xt, order[:, None, :], axis=2)
+    V = np.take_along_axis(V, order[:, None, :], axis=2)
+    F = rng.random((S, 1, n), dtype=np.float32)
+    U = rng.random((S, E, n), dtype=np.float32)
+    w, c = spec["prognostic"], spec["shared"]
+    if w or c:       # three-way: V with probability w, F with probability c, else a fresh uniform
+        W = np.where(U < w, V, np.where(U < w + c, F, (U - np.float32(w + c)) / np.float32(1 - w - c)))
+    else:
+        W = U
+    p0 = np.asarray(spec["p_control"], np.float32)[None, :, None]
+    p1 = (np.asarray(spec["p_control"], float) + np.asarray(spec["effect"], float)).astype(np.float32)[None, :, None]
+    Yt = (W < np.where(T[:, None, :] > 0, p1, p0)).astype(float)
+    return Yt.transpose(0, 2, 1), T, Xt.transpose(0, 2, 1)
+
+
+def _mix(u, v, a):
+    """``v`` where ``u < a``, else ``(u - a)/(1 - a)``: uniform margins, ``v`` with probability ``a``."""
+    if a <= 0:
+        return u
+    return np.where(u < a, v, (u - a) / np.float32(1 - a))
 
 
 def _run(args):
@@ -286,8 +318,8 @@ class DiagnosisResult:
     alternative: str
     multiplicity: str
     confidence_level: float
-    r2: float
-    rho: float
+    prognostic: float
+    shared: float
     scheme: str
     rows: tuple[Mapping[str, Any], ...]
     fwer: float
@@ -333,7 +365,7 @@ class DiagnosisResult:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
-def _metrics(est, se, p, lo, hi, tau, alpha, rejected_adj):
+def _metrics(est, se, p, covered, tau, alpha, rejected_adj):
     S = est.shape[0]
     rej = np.nan_to_num(p, nan=1.0) <= alpha
     e = est - tau
@@ -344,7 +376,7 @@ def _metrics(est, se, p, lo, hi, tau, alpha, rejected_adj):
     mse = np.mean(e ** 2)
     out["rmse"] = math.sqrt(mse)
     out["rmse_mc_se"] = (np.std(e ** 2, ddof=1) / math.sqrt(S)) / (2 * out["rmse"]) if mse > 0 else float("nan")
-    cov = (lo <= tau) & (tau <= hi)
+    cov = covered
     out["coverage"] = cov.mean()
     out["coverage_mc_se"] = math.sqrt(cov.mean() * (1 - cov.mean()) / S)
     nrej = int(rej.sum())
@@ -368,7 +400,7 @@ def _root_seed(rng):
 
 
 def spec_from_protocol(protocol, *, effects="goal", n_control=None, n_treatment=None, confidence_level=0.95,
-                       r2=0.2, rho=0.2) -> dict:
+                       prognostic=0.3, shared=0.1) -> dict:
     """The simulation spec (plain, picklable data) of a protocol's confirmatory binary endpoints.
 
     Validates the arguments of :func:`diagnose` that shape the simulated trial.
@@ -381,9 +413,11 @@ def spec_from_protocol(protocol, *, effects="goal", n_control=None, n_treatment=
                      + ", ".join(e.id for e in eps if e.type != "binary"))
     if not binary:
         raise ParameterError("protocol", "has no binary confirmatory endpoint to simulate")
-    for name, v in (("r2", r2), ("rho", rho)):
-        if not (isinstance(v, (int, float)) and 0 <= v < 1):
+    for name, v in (("prognostic", prognostic), ("shared", shared)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
             raise ParameterError(name, f"must be a number in [0, 1); got {v!r}")
+    if prognostic + shared >= 1:
+        raise ParameterError("prognostic/shared", f"must add up to less than 1; got {prognostic} + {shared}")
     if not (isinstance(confidence_level, float) and 0 < confidence_level < 1):
         raise ParameterError("confidence_level", f"must be a number in (0, 1); got {confidence_level!r}")
     n1 = n_treatment if n_treatment is not None else protocol.capacity
@@ -417,12 +451,12 @@ def spec_from_protocol(protocol, *, effects="goal", n_control=None, n_treatment=
     return {"n": n1 + n0, "n_treatment": n1, "n_control": n0, "ratio": ratio, "scheme": scheme,
             "block_sizes": list(block_sizes), "endpoints": [e.id for e in binary],
             "p_control": [e.control_value for e in binary], "effect": [eff[e.id] for e in binary],
-            "r2": float(r2), "rho": float(rho), "alternative": protocol.analysis.alternative,
+            "prognostic": float(prognostic), "shared": float(shared), "alternative": protocol.analysis.alternative,
             "confidence_level": confidence_level, "notes": notes}
 
 
 def diagnose(protocol, *, n_sims=1000, rng=None, effects="goal", n_control=None, n_treatment=None,
-             multiplicity=None, confidence_level=0.95, r2=0.2, rho=0.2, n_jobs=1, progress=None,
+             multiplicity=None, confidence_level=0.95, prognostic=0.3, shared=0.1, n_jobs=1, progress=None,
              null_sims=None) -> DiagnosisResult:
     """Simulate the protocol's pre-specified primary analysis and report its operating characteristics.
 
@@ -442,11 +476,11 @@ def diagnose(protocol, *, n_sims=1000, rng=None, effects="goal", n_control=None,
         ``fixed_sequence`` (hierarchy order), ``holm``, ``bonferroni`` or ``none``; default the protocol's.
     confidence_level : float
         Level of the interval whose coverage is reported.
-    r2 : float
-        Share of the outcome's latent variance explained by the baseline covariates (what Lin's
-        adjustment can use), in [0, 1).
-    rho : float
-        Correlation of the endpoints' latents beyond the covariates, in [0, 1).
+    prognostic : float
+        Share of citizens whose endpoint draws equal their prognostic index, which also drives the
+        covariates (what Lin's adjustment can use); see :func:`draw_trials`.
+    shared : float
+        Share of citizens whose endpoint draws equal one common draw (correlates the endpoints).
     n_jobs : int
         Worker processes (results do not depend on it).
     progress : bool, optional
@@ -464,7 +498,7 @@ def diagnose(protocol, *, n_sims=1000, rng=None, effects="goal", n_control=None,
     if multiplicity not in MULTIPLICITY_RULES:
         raise ParameterError("multiplicity", f"must be one of {', '.join(MULTIPLICITY_RULES)}; got {multiplicity!r}")
     spec = spec_from_protocol(protocol, effects=effects, n_control=n_control, n_treatment=n_treatment,
-                              confidence_level=confidence_level, r2=r2, rho=rho)
+                              confidence_level=confidence_level, prognostic=prognostic, shared=shared)
     binary = [protocol.endpoint(i) for i in spec["endpoints"]]
     eff = dict(zip(spec["endpoints"], spec["effect"]))
     notes, scheme = list(spec["notes"]), spec["scheme"]
@@ -485,8 +519,8 @@ def diagnose(protocol, *, n_sims=1000, rng=None, effects="goal", n_control=None,
         s = sims[est]
         adj = adjust_rejections(s["p_value"], alpha, multiplicity)
         for j, e in enumerate(binary):
-            m = _metrics(s["estimate"][:, j], s["std_error"][:, j], s["p_value"][:, j], s["ci_low"][:, j],
-                         s["ci_high"][:, j], eff[e.id], alpha, adj[:, j])
+            m = _metrics(s["estimate"][:, j], s["std_error"][:, j], s["p_value"][:, j], s["covered"][:, j],
+                         eff[e.id], alpha, adj[:, j])
             rows.append({"endpoint": e.id, "estimator": est, "role": "confirmatory", "hierarchy": e.hierarchy,
                          "control_value": e.control_value, "true_effect": eff[e.id], **m})
         nadj = adjust_rejections(null[est]["p_value"], alpha, multiplicity)
@@ -495,6 +529,6 @@ def diagnose(protocol, *, n_sims=1000, rng=None, effects="goal", n_control=None,
     return DiagnosisResult(
         trial_id=protocol.trial.id, fingerprint=protocol.fingerprint, n_sims=n_sims, seed=int(seed), n_treatment=n1,
         n_control=n0, effects=eff, alpha=alpha, alternative=protocol.analysis.alternative, multiplicity=multiplicity,
-        confidence_level=confidence_level, r2=float(r2), rho=float(rho), scheme=scheme, rows=tuple(rows), fwer=fwer,
+        confidence_level=confidence_level, prognostic=float(prognostic), shared=float(shared), scheme=scheme, rows=tuple(rows), fwer=fwer,
         fwer_mc_se=math.sqrt(fwer * (1 - fwer) / n_null), fwer_by_estimator=fwer_by,
         mean_n_treatment=float(sims["n_treatment"].mean()), notes=tuple(notes))

@@ -1,10 +1,7 @@
 """Capacity-constrained allocation, break-even power, power curves and the protocol's power table."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy import stats
 
 from ..exceptions import ParameterError
 from ._binary import BINARY_METHODS, _analytic_power, _power_fn, _solve_effect, power_two_proportions

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from scipy import optimize, stats
 
 from ..exceptions import ParameterError
