@@ -36,10 +36,10 @@ class PgServer:
         if self.bindir is None:
             raise RuntimeError("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
                                "(apt-get install postgresql)")
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            raise RuntimeError("psycopg 3 is not installed") from None
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None:
+            raise RuntimeError("psycopg 3 is not installed")
         self.root = Path(tempfile.mkdtemp(prefix="trial-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"

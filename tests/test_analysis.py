@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,7 @@ import pytest
 from trial import estimate as E
 from trial.analysis import TABLE_COLUMNS, AnalysisResult, analyze, analyze_frames
 from trial.cli import main
-from trial.exceptions import ParameterError, RegisterError
+from trial.exceptions import ParameterError
 from trial.outcomes import derive
 from trial.protocol import loads
 

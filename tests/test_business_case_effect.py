@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from trial.business_case import (compute_case, effect_fed_case, effects_from_analysis, load_case, payback_years,
+from trial.business_case import (compute_case, effect_fed_case, effects_from_analysis, load_case,
                                  plot_cumulative_net, plot_tornado, plot_waterfall)
 from trial.business_case._effect import _unit_matrix, goal_effects
 from trial.exceptions import BusinessCaseError

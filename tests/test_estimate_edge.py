@@ -87,7 +87,7 @@ def test_result_api(small):
     for c in ("estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high", "n_treatment",
               "n_control", "method"):
         assert c in f.columns
-    assert "difference_in_means" in str(r) and r._repr_html_().startswith("<pre>")
+    assert "difference_in_means" in str(r) and r._repr_html_().startswith("<")
     lo, hi = r.confidence_interval(0.99)
     assert lo < r.ci_low < r.ci_high < hi
     with pytest.raises(Exception):

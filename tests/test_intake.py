@@ -199,7 +199,7 @@ def test_check_summary(protocol):
     f = s.to_frame()
     assert list(f.columns) == ["code", "count", "share"] and f["count"].sum() == 12
     assert abs(f["share"].sum() - 1) < 1e-12
-    assert "rows 12, citizens 3, period weeks 1–4" in str(s) and s._repr_html_().startswith("<pre>")
+    assert "rows 12, citizens 3, period weeks 1–4" in str(s) and s._repr_html_().startswith("<")
     with pytest.raises(AttributeError):
         s.rows = 1  # frozen
 

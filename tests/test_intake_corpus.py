@@ -47,7 +47,7 @@ def test_corpus_size_and_coverage():
                          ids=lambda c: c.name)
 def test_committed_files_equal_the_generator(case):
     folder = corpus.BAD if case in corpus.BAD_CASES else corpus.GOOD
-    assert (folder / case.name).read_bytes() == case.data, f"regenerate: python -m tests._intake_corpus"
+    assert (folder / case.name).read_bytes() == case.data, "regenerate: python -m tests._intake_corpus"
 
 
 @pytest.mark.parametrize("case", corpus.BAD_CASES, ids=BAD_IDS)

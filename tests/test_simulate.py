@@ -315,7 +315,7 @@ def test_rehearsal_allocation_is_capped_complete_randomization(protocol, tmp_pat
     assert r.n_not_enrolled == 300
     assert r.settings.allocation.startswith("rehearsal")
     assert set(r.to_frame().columns) == {"file", "path", "rows", "sha256"}
-    assert "Rehearsal exports" in str(r) and r._repr_html_().startswith("<pre>")
+    assert "Rehearsal exports" in str(r) and r._repr_html_().startswith("<")
 
 
 def test_write_outcome_exports_rewrites_only_outcome_files(protocol, tmp_path):

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from ._results import Displayable
 
 __all__ = ["BalanceResult", "balance", "plot_balance"]
 
@@ -16,7 +17,7 @@ _TIE = 1e-10  # relative tolerance for "as extreme as observed" (ties in floatin
 
 
 @dataclass(frozen=True, eq=False)
-class BalanceResult:
+class BalanceResult(Displayable):
     """Baseline balance of a randomized sample.
 
     Attributes
@@ -64,14 +65,6 @@ class BalanceResult:
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "scheme": self.scheme, "n_treatment": self.n_treatment,

@@ -36,7 +36,6 @@ uses every enrolled citizen's assignment with the missing outcomes masked.
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -46,6 +45,7 @@ import pandas as pd
 
 from .exceptions import ParameterError, RegisterError, TrialError
 from .outcomes import Outcomes, derive, register_enrollments
+from ._results import Displayable
 
 __all__ = ["AnalysisResult", "analyze", "analyze_frames", "TABLE_COLUMNS", "register_frames"]
 
@@ -60,7 +60,7 @@ _DEFAULT_RESAMPLES = 2000
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, eq=False)
-class AnalysisResult:
+class AnalysisResult(Displayable):
     """The pre-specified analysis as of a date.
 
     Attributes
@@ -151,12 +151,6 @@ class AnalysisResult:
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _plain(v):

@@ -17,7 +17,6 @@ same whatever ``n_jobs``.
 """
 from __future__ import annotations
 
-import html
 import math
 import sys
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from scipy import special
 
 from ._fast import difference_in_means, lin_hc2
 from .exceptions import ParameterError
+from ._results import Displayable
 
 __all__ = ["diagnose", "DiagnosisResult", "simulate_chunk", "draw_trials", "analyse_trials", "spec_from_protocol", "allocate_permuted_blocks", "adjust_rejections",
            "MULTIPLICITY_RULES"]
@@ -296,7 +296,7 @@ def _simulate(spec, root, n_sims, n_jobs, progress, label):
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, repr=False)
-class DiagnosisResult:
+class DiagnosisResult(Displayable):
     """Operating characteristics of the pre-specified analysis, from simulated trials.
 
     ``rows`` has one mapping per endpoint and estimator with ``power``
@@ -357,12 +357,6 @@ class DiagnosisResult:
                      f"(primary estimator, {self.multiplicity})")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
 def _metrics(est, se, p, covered, tau, alpha, rejected_adj):

@@ -28,7 +28,6 @@ import csv
 import datetime as _dt
 import hashlib
 import hmac
-import html
 import io
 import logging
 import re
@@ -45,6 +44,7 @@ import pandas as pd
 
 from . import _cpr
 from .exceptions import IntakeError, Problem
+from ._results import Displayable
 
 __all__ = [
     "KINDS",
@@ -729,8 +729,6 @@ def _check_weeks(cz: _Citizens, week: np.ndarray, probs: _Problems) -> None:
     probs.add_rows(rows, "week", lambda i: found[i])
 
 
-
-
 def read_events(path, *, key: bytes, protocol=None) -> pd.DataFrame:
     """Read and validate an events export (grants, admissions, contacts, attrition).
 
@@ -870,7 +868,7 @@ def read(kind: str, path, *, key: bytes, protocol=None) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- check
 @dataclass(frozen=True)
-class IntakeSummary:
+class IntakeSummary(Displayable):
     """What a valid export holds (from :func:`check`).
 
     Attributes
@@ -933,12 +931,6 @@ class IntakeSummary:
             share = f"{100 * v / n:5.1f} %" if n else ""
             lines.append(f"    {k:<{width}}  {v:>10,}  {share}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _iso(x) -> str:

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import IntakeError, ParameterError, Problem, TrialError
+from ._results import Displayable
 
 __all__ = [
     "Outcomes",
@@ -655,7 +656,7 @@ for _f, _data in [
 
 # --------------------------------------------------------------------------- derive
 @dataclass(frozen=True, eq=False)
-class Outcomes:
+class Outcomes(Displayable):
     """Endpoints per citizen, derived by the protocol's rules as of a date.
 
     Attributes
@@ -742,14 +743,6 @@ class Outcomes:
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def derive(protocol, enrollments, status=None, events=None, survey=None, *, as_of=None,
@@ -856,7 +849,7 @@ def derive(protocol, enrollments, status=None, events=None, survey=None, *, as_o
 
 # --------------------------------------------------------------------------- helårspersoner and shares
 @dataclass(frozen=True, eq=False)
-class Helaarspersoner:
+class Helaarspersoner(Displayable):
     """Helårspersoner (full-year persons on a benefit): weeks in ``statuses`` / 52.
 
     ``per_citizen``: ``pseudonym, weeks, helaarspersoner``; ``per_arm`` (when
@@ -887,14 +880,6 @@ class Helaarspersoner:
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _in_statuses(col: pd.Series, statuses) -> np.ndarray:
@@ -1049,7 +1034,7 @@ def register_enrollments(reg) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, eq=False)
-class LoadResult:
+class LoadResult(Displayable):
     """What :func:`load_exports` stored: one upload per kind plus the derived outcomes."""
 
     register: str
@@ -1078,14 +1063,6 @@ class LoadResult:
         lines.append(f"  outcomes {self.rows['outcomes']:>9} rows  upload #{self.upload_ids['outcomes']} "
                      f"({len(self.outcomes.followup)} citizens x {len(self.outcomes.endpoints)} endpoints)")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def load_exports(register, key, *, status, events, survey, data_date=None) -> "LoadResult":

@@ -261,11 +261,11 @@ class Protocol:
         lines = [
             f"Protocol {self.trial.id}: {self.trial.title_da}",
             f"  fingerprint  {self.fingerprint}",
-            f"  arms         " + ", ".join(
+            "  arms         " + ", ".join(
                 f"{a.id}" + (f" (capacity {a.capacity})" if a.capacity else "") for a in self.arms),
             f"  allocation   1:{self.allocation.ratio:g} {self.allocation.scheme}, seed {self.allocation.seed}"
             + (f", control size {self.control_size}" if self.control_size else ""),
-            f"  strata       " + " x ".join(f"{s.factor} ({len(s.labels)})" for s in self.strata),
+            "  strata       " + " x ".join(f"{s.factor} ({len(s.labels)})" for s in self.strata),
             f"  analysis     {self.analysis.primary_estimator}, alpha {self.analysis.alpha:g}, "
             f"{self.analysis.multiplicity}",
             "  endpoints",

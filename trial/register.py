@@ -35,6 +35,7 @@ from ._keys import KeyFile
 from .exceptions import RegisterError
 from .protocol import Protocol, loads as _load_protocol
 from .randomize import Allocator, SchemeInfo, _State, assign_strata, commitment as _commitment, secret_digest
+from ._results import Displayable
 
 __all__ = ["Register", "EnrollResult", "VerifyResult", "VerifyProblem", "SCHEMA_VERSION", "MODES",
            "OBSERVATION_KINDS"]
@@ -129,7 +130,7 @@ class VerifyProblem:
 
 
 @dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(Displayable):
     """Outcome of :meth:`Register.verify`: ``ok`` only when every check passed."""
 
     register: str
@@ -169,17 +170,9 @@ class VerifyResult:
                 lines.append(f"    ... and {len(self.problems) - 200} more")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
-
 
 @dataclass(frozen=True, eq=False)
-class EnrollResult:
+class EnrollResult(Displayable):
     """What one call of :meth:`Register.enroll_frame` did.
 
     ``enrolled`` has one row per eligible referral of the input (``new`` False
@@ -210,14 +203,6 @@ class EnrollResult:
             for code, n in self.screened["reason_code"].value_counts().sort_index().items():
                 lines.append(f"    {code:<18} {n}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 # --------------------------------------------------------------------------- the register

@@ -110,7 +110,6 @@ register's allocation with :func:`write_outcome_exports`.
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 import os
 import tempfile
@@ -123,6 +122,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ParameterError
+from ._results import Displayable
 
 __all__ = [
     "FILES",
@@ -233,7 +233,7 @@ class SimulationSettings:
 
 
 @dataclass(frozen=True)
-class RehearsalResult:
+class RehearsalResult(Displayable):
     """Files written by :func:`rehearse`, with their SHA-256 checksums.
 
     Attributes
@@ -283,12 +283,6 @@ class RehearsalResult:
                              f"{_fmt(r.treatment_value):>8} ({r.n_treatment:>5})   "
                              f"{_fmt(r.target_control)} / {_fmt(r.target_treatment)}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _fmt(x: float) -> str:

@@ -10,8 +10,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..exceptions import BusinessCaseError
-from ._case import AREAS, DATA_DIR, UNIT_LABELS_DA, Case, load_case, npv, payback_years, whole_years
+from ._case import DATA_DIR, UNIT_LABELS_DA, Case, load_case, npv, payback_years
 from ._result import CaseResult, compute_case
+from .._results import Displayable
 
 
 def default_case_path(protocol) -> Path:
@@ -129,7 +130,7 @@ def effect_fed(register, *, as_of=None, rng=None, protocol=None, **kwargs) -> "E
 
 
 @dataclass(frozen=True, eq=False)
-class Sensitivity:
+class Sensitivity(Displayable):
     """Sensitivity of the effect-fed case: one row per variant (see :meth:`to_frame`).
 
     ``metric`` (default ``npv``) is what the tornado ranks: the present value
@@ -158,17 +159,9 @@ class Sensitivity:
                          f"tilbagebetaling {pb:>9}  [{r['basis']}]")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
-
 
 @dataclass(frozen=True, eq=False)
-class EffectFedCase:
+class EffectFedCase(Displayable):
     """A business case fed by the trial's effects, with uncertainty.
 
     Attributes
@@ -360,14 +353,6 @@ class EffectFedCase:
         for n in self.notes:
             out.append(f"Note: {n}")
         return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 # --------------------------------------------------------------------------- engine

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from ..exceptions import BusinessCaseError
-from ._case import (AREA_LABELS_DA, AREAS, UNIT_LABELS_DA, Case, Line, extend_years, npv, payback_years,
+from ._case import (AREAS, UNIT_LABELS_DA, Case, Line, extend_years, npv, payback_years,
                     round_half_away, whole_years)
+from .._results import Displayable
 
 TABLES = ("section1", "table1", "table2", "table3", "table4a", "table4b", "table5", "table6", "table7a", "table7b")
 TABLE_TITLES_DA = {
@@ -57,7 +58,7 @@ def _tolist(a) -> list[float]:
 
 
 @dataclass(frozen=True, eq=False)
-class CaseResult:
+class CaseResult(Displayable):
     """A computed business case (all amounts in the case's unit and price level).
 
     Attributes
@@ -301,14 +302,6 @@ class CaseResult:
         if self.note:
             out.append(f"Note: {self.note}")
         return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _finite(x):

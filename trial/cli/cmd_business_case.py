@@ -1,7 +1,7 @@
 """`trial business-case CASE.toml | --effects FILE.json | --register R`."""
 from __future__ import annotations
 
-from ._common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, add_json_flag, print_json
+from ._common import EXIT_CHECK_FAILED, EXIT_OK, add_json_flag, print_json
 
 
 def add_parser(sub) -> None:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
 from ..exceptions import ParameterError
-from ._common import (check_alternative, check_column, check_frame, check_level, join_notes, numeric,
+from ._common import (check_column, check_frame, check_level, join_notes, numeric,
                       treatment_vector)
 from .results import LeeBoundsResult, SubgroupResult
 

@@ -5,7 +5,6 @@ import math
 import warnings
 from functools import partial
 
-import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError

@@ -1,7 +1,6 @@
 """Multiplicity over the confirmatory family: fixed sequence, Holm, Bonferroni; role labels."""
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -9,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+from .._results import Displayable
 
 __all__ = ["adjust", "MultiplicityResult", "label_roles", "METHODS"]
 
@@ -16,7 +16,7 @@ METHODS = ("fixed_sequence", "holm", "bonferroni", "none")
 
 
 @dataclass(frozen=True)
-class MultiplicityResult:
+class MultiplicityResult(Displayable):
     """Adjusted p-values and rejections, in the order the hypotheses were given."""
 
     names: tuple[str, ...]
@@ -38,12 +38,6 @@ class MultiplicityResult:
             lines.append(f"  {r.testing_order}. {r.name}: p {r.p_value:.4g}, adjusted {r.adjusted_p_value:.4g}"
                          f" -> {'rejected' if r.rejected else 'not rejected'}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def adjust(p_values: Sequence[float], method: str = "fixed_sequence", order: Sequence[int] | None = None, *,

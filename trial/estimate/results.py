@@ -8,13 +8,13 @@ why (never a silent NaN).
 """
 from __future__ import annotations
 
-import html
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from .._results import Displayable
 
 __all__ = [
     "EstimateResult",
@@ -53,7 +53,7 @@ def _fmt(x: Any, digits: int = 4) -> str:
 
 
 @dataclass(frozen=True)
-class EstimateResult:
+class EstimateResult(Displayable):
     """An estimated effect of assignment (treatment − control, or treatment / control).
 
     Attributes
@@ -176,12 +176,6 @@ class EstimateResult:
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 @dataclass(frozen=True)

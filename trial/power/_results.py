@@ -1,24 +1,18 @@
 """Frozen result objects of :mod:`trial.power`."""
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from ._common import fmt
+from .._results import Displayable
 
 __all__ = ["PowerResult", "MethodComparison", "CapacityResult", "BreakEvenResult", "ProtocolPower", "PowerCurve"]
 
 
-class _Shown:
+class _Shown(Displayable):
     """``__str__`` and ``_repr_html_`` from ``summary()``."""
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
 @dataclass(frozen=True, repr=False)

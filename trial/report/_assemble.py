@@ -250,7 +250,6 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
     scr = scr_all[scr_all["referral_date"] <= cut]
     enr_all = register.enrollments()
     enr = enr_all[enr_all["referral_date"] <= cut].copy()
-    t_id = proto.treatment_arm.id
 
     # --- flow -----------------------------------------------------------------
     not_rand = scr[~scr["enrolled"]]

@@ -519,9 +519,9 @@ def write_report(data, out: str | Path, *, pdf: bool = True) -> ReportFiles:
         (tmpdir / "report_data.json").write_text(js + "\n", encoding="utf-8")
         pdf_path = None
         if pdf:
-            try:
-                import weasyprint  # noqa: F401
-            except ImportError:
+            import importlib.util
+
+            if importlib.util.find_spec("weasyprint") is None:
                 note = "PDF skipped: weasyprint is not installed (pip install 'trial[report]')"
             else:
                 write_pdf(html, tmpdir / "report.pdf")
