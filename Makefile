@@ -24,6 +24,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/intake.py
+	$(PY) bench/diagnose.py
+	$(PY) bench/randomization_inference.py
+	$(PY) bench/outcomes.py
+	$(PY) bench/register.py
+	$(PY) bench/simulate.py
+	$(PY) bench/business_case.py
+	$(PY) bench/notebooks.py
 
 notebooks: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt jupyterlab
