@@ -470,18 +470,18 @@ NB02 = [
            "n_treatment", "n_control", "note"]]
     '''),
     md('''
-    The same estimators can be called directly on the outcome frame — the analysis table is nothing
-    more than that, which the cell below checks (differences are exactly zero). The forest plot shows
-    the primary estimator for every binary and count endpoint; confirmatory rows are marked `*`.
+    The result keeps every estimator's own result object behind the table (`result.results`, keyed by
+    endpoint and estimator; `result.result(endpoint, estimator)` picks one), and the frame the
+    estimators ran on (`result.data`: one row per enrolled citizen, every endpoint value, no CPR
+    number) — nothing needs recomputing. The forest plot draws straight from the result: by default
+    the confirmatory family's estimator (HC2 difference in means) for every endpoint asked for;
+    confirmatory rows are marked `*`.
     '''),
     code('''
     from trial import estimate as E
 
-    frames = register_frames(reg, result.as_of)
-    wide = result.outcomes.wide()
-    data = frames["enrollments"].drop(columns=[c for c in wide.columns if c in frames["enrollments"].columns
-                                               and c != "pseudonym"])
-    data = data.merge(wide, on="pseudonym", how="left", validate="one_to_one")
+    primary = result.primary_estimator
+    data = result.data
 
 
     def comparable(endpoint_id):
@@ -493,19 +493,14 @@ NB02 = [
     if not_yet:
         print(f"not observed in both arms as of {result.as_of} (left out below): {', '.join(not_yet)}")
 
-    direct = [E.difference_in_means(data[data[e.id].notna()], outcome=e.id, treatment="treatment",
-                                    confidence_level=1 - protocol.analysis.alpha)
-              for e in protocol.endpoints if e.type != "time_to_event" and comparable(e.id)]
-    direct = E.label_roles(direct, protocol)
-    if direct:
-        check = pd.concat([r.to_frame() for r in direct], ignore_index=True).merge(
-            table[table["estimator"] == protocol.analysis.primary_estimator], left_on="outcome",
-            right_on="endpoint", suffixes=("_direct", "_table"))
-        print("largest difference direct vs table:",
-              float((check["estimate_direct"] - check["estimate_table"]).abs().max()),
-              float((check["p_value_direct"] - check["p_value_table"]).abs().max()))
-        on_own_scale = ("benefit_weeks", "functional_ability_change", "psych_admission_days")
-        show(E.plot_forest([r for r in direct if r.outcome not in on_own_scale]))
+    first = protocol.primary_endpoints[0].id
+    if result.result(first) is not None:
+        display(result.result(first))          # the estimator's own object behind the table's first row
+    on_own_scale = ("benefit_weeks", "functional_ability_change", "psych_admission_days")
+    shown = [e.id for e in protocol.endpoints
+             if e.type != "time_to_event" and comparable(e.id) and e.id not in on_own_scale]
+    if shown:
+        show(E.plot_forest(result, endpoints=shown))
     '''),
     md('''
     Weeks on benefits, functional ability and admission days are on other scales and left out of the
@@ -525,7 +520,6 @@ NB02 = [
     randomization answer there. Note that the sharp null is stronger than "no average effect".
     '''),
     code('''
-    primary = protocol.analysis.primary_estimator
     ri = table[table["estimator"].isin([primary, "randomization_inference"])].pivot_table(
         index="endpoint", columns="estimator", values=["estimate", "p_value"], sort=False)
     ri.columns = [f"{a}_{b}" for a, b in ri.columns]
@@ -583,7 +577,8 @@ NB02 = [
     observation one way (nobody is observed *because* of treatment who would be lost under control and
     vice versa at the same time). The bounds are for the always-observed, not for everyone. The
     interval is Imbens–Manski's, covering the effect (not the whole bounds) with 95 %; the standard
-    errors are bootstrapped (seed `SEED`).
+    errors are bootstrapped (seed `SEED`); each bound also gets its own interval
+    (`lower_bound_ci_low` … `upper_bound_ci_high`).
     '''),
     code('''
     missing = table[table["estimator"] == primary][["endpoint", "n_missing", "missing_reasons"]]
@@ -591,9 +586,11 @@ NB02 = [
     lee = [E.lee_bounds(data, outcome=e.id, treatment="treatment", rng=SEED,
                         confidence_level=1 - protocol.analysis.alpha)
            for e in protocol.primary_endpoints if comparable(e.id)]
-    pd.DataFrame([{"endpoint": r.outcome, "lower_bound": r.lower_bound, "upper_bound": r.upper_bound,
-                   "trimming_share": r.trimming_share, "trimmed_arm": r.trimmed_arm, "ci_low": r.ci_low,
-                   "ci_high": r.ci_high, "n_treatment": r.n_treatment, "n_control": r.n_control} for r in lee])
+    if lee:
+        display(pd.concat([r.to_frame() for r in lee], ignore_index=True)[
+            ["outcome", "lower_bound", "upper_bound", "trimming_share", "trimmed_arm", "ci_low", "ci_high",
+             "lower_bound_ci_low", "lower_bound_ci_high", "upper_bound_ci_low", "upper_bound_ci_high",
+             "n_treatment", "n_control"]])
     '''),
     md('''
     When the bounds are narrow and on the same side of zero as the complete-case estimate, attrition
@@ -611,7 +608,7 @@ NB02 = [
     quarterly effects are descriptive: there are twelve quarters and no pre-specified one.
     '''),
     code('''
-    status = frames["status"]
+    status = register_frames(reg, result.as_of)["status"]
     panel = status.merge(data[["pseudonym", "treatment"]], on="pseudonym", how="inner")
     panel["self_supporting"] = panel["status"].astype(str).isin(protocol.self_supporting_statuses).astype(int)
     trajectory = E.panel_effects(panel, outcome="self_supporting", treatment="treatment", period_weeks=13,
@@ -731,11 +728,9 @@ NB03 = [
     print(f"effects as of {analysis.as_of}"
           + (" — DESCRIPTIVE (before the analysis date)" if analysis.descriptive else ""))
     display(pd.DataFrame(effects).T)
-    # early in a trial an endpoint may not be observed in both arms yet: no estimate, so its line keeps the
-    # case's assumed effect (antaget)
-    not_measured = [k for k, v in effects.items()
-                    if v["estimate"] is None or v["std_error"] is None or not math.isfinite(v["std_error"])]
-    effects = {k: v for k, v in effects.items() if k not in not_measured}
+    # early in a trial an endpoint may not be observed in both arms yet: it has no estimate, so
+    # effects_from_analysis leaves it out and its line keeps the case's assumed effect (antaget)
+    not_measured = [e for e in dict.fromkeys(analysis.table["endpoint"]) if e not in effects]
     if not_measured:
         print(f"no estimate yet (the case keeps its assumed effect, antaget): {', '.join(not_measured)}")
     '''),
@@ -824,8 +819,7 @@ NB03 = [
     '''),
     code(KEY_NUMBERS_HELPER + '''
 
-    with np.errstate(invalid="ignore"):  # payback quantiles over draws that never pay back: inf - inf
-        d = case.to_dict()
+    d = case.to_dict()
     key_numbers = write_key_numbers("03_business_case", {
         "as_of": analysis.as_of.isoformat(),
         **{k: d[k] for k in ("net", "total_permanent", "total_investment", "payback_years_service",
@@ -837,8 +831,11 @@ NB03 = [
         "break_even": [{k: r[k] for k in ("endpoint", "estimate", "break_even_effect")} for r in d["break_even"]],
         "effects": {k: v["estimate"] for k, v in effects.items()},
         "published_payback_years_total": published.payback_years_total,
+        "payback_years_total_quantiles": d["payback_years_total_quantiles"],
+        "p_payback_never": d["p_payback_never"],
     })
-    print(f"P(payback within {case.payback_within} years) = {case.p_payback:.3f}")
+    print(f"P(payback within {case.payback_within} years) = {case.p_payback:.3f}; "
+          f"never pays back in {case.p_payback_never:.1%} of the draws")
     '''),
 ]
 

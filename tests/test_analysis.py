@@ -105,6 +105,66 @@ def test_numbers_equal_the_estimators_called_directly(protocol, frames, result):
         _same(_row(t, name, "randomization_inference"), res)
 
 
+def test_result_objects_are_kept_behind_every_row(protocol, frames, result):
+    """results[(endpoint, estimator)] is the object each row was read from (same numbers, the row's role)."""
+    t = result.table
+    assert list(result.results) == list(zip(t["endpoint"], t["estimator"]))
+    for row in t.itertuples(index=False):
+        res = result.results[(row.endpoint, row.estimator)]
+        if res is None:
+            assert math.isnan(row.estimate) and row.note
+            continue
+        _same(t[(t.endpoint == row.endpoint) & (t.estimator == row.estimator)].iloc[0], res)
+        assert res.role == row.role and res.estimator == row.estimator
+    # an independent call of the estimator gives the same object's numbers
+    d = _wide(protocol, frames)
+    direct = E.difference_in_means(d[d["extension"].notna()], outcome="extension", treatment="treatment")
+    kept = result.result("extension")
+    assert kept.estimator == result.primary_estimator == protocol.analysis.primary_estimator
+    assert kept.role == "confirmatory" and kept.estimate == pytest.approx(direct.estimate, rel=RTOL)
+    assert result.result("time_to_work").estimator == "logrank"          # no primary estimator there: first row
+    assert result.result("extension", "lin_hc2") is result.results[("extension", "lin_hc2")]
+    with pytest.raises(ParameterError, match="endpoint"):
+        result.result("no_such_endpoint")
+    with pytest.raises(ParameterError, match="estimator.*lin_hc2"):
+        result.result("extension", "negbin")
+    # the frame the estimators ran on: one row per enrolled citizen, every endpoint, no CPR column
+    assert len(result.data) == len(frames[0]) and "cpr" not in result.data.columns
+    pd.testing.assert_series_equal(result.data["extension"].reset_index(drop=True),
+                                   d["extension"].reset_index(drop=True), check_names=False)
+    # not part of the JSON (the table holds the same numbers)
+    assert "results" not in result.to_dict() and "data" not in result.to_dict()
+
+
+def test_forest_plot_straight_from_the_result(result):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = E.plot_forest(result, endpoints=["extension", "ordinary_employment", "fleksjob"])
+    labels = [x.get_text() for x in fig.axes[0].get_yticklabels()]
+    assert labels == ["fleksjob *", "ordinary_employment *", "extension *"]         # top to bottom = given order
+    # the drawn intervals are the table's (primary estimator), in order
+    lines = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 2 and ln.get_ydata()[0] == 2]
+    row = _row(result.table, "extension", "difference_in_means")
+    assert list(lines[0].get_xdata()) == [row["ci_low"], row["ci_high"]]
+    plt.close(fig)
+    # the tidy table works the same; ratio estimators get a log axis
+    fig = E.plot_forest(result.to_frame(), estimator="cox")
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].get_yticklabels()) == 1
+    plt.close(fig)
+    fig = E.plot_forest(list(result.results.values())[:2])                # result objects as before
+    assert [x.get_text() for x in fig.axes[0].get_yticklabels()][-1] == "extension · difference_in_means *"
+    plt.close(fig)
+    with pytest.raises(ParameterError, match="ratio and the difference scale"):
+        E.plot_forest(result.to_frame()[result.table.endpoint == "psych_admission_days"])
+    with pytest.raises(ParameterError, match="endpoints"):
+        E.plot_forest(result, endpoints=["nope"])
+    with pytest.raises(ParameterError, match="estimate, ci_low, ci_high"):
+        E.plot_forest(pd.DataFrame({"endpoint": ["a"], "estimate": [1.0]}))
+
+
 def test_arm_means_and_missing(protocol, frames, result):
     d = _wide(protocol, frames)
     for ep in ("extension", "benefit_weeks", "psych_admission_days", "functional_ability_change"):

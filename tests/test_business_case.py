@@ -32,6 +32,9 @@ from trial.business_case._prices import case_at_price_level
 from trial.business_case._refusion import refusion_weeks
 from trial.exceptions import BusinessCaseError
 
+# numpy RuntimeWarnings (inf - inf, 0/0) mean a figure was computed by accident, not by design: fail on them
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BI25 = ROOT.parent / "shared" / "reference" / "bi25.toml"
 BI25 = SHARED_BI25 if SHARED_BI25.exists() else DATA_DIR / "bi25.toml"

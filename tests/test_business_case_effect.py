@@ -24,9 +24,12 @@ import pytest
 from scipy.stats import norm
 
 from trial.business_case import (compute_case, effect_fed_case, effects_from_analysis, load_case,
-                                 plot_cumulative_net, plot_tornado, plot_waterfall)
+                                 payback_quantiles, plot_cumulative_net, plot_tornado, plot_waterfall)
 from trial.business_case._effect import _unit_matrix, goal_effects
 from trial.exceptions import BusinessCaseError
+
+# numpy RuntimeWarnings (inf - inf, 0/0) mean a figure was computed by accident, not by design: fail on them
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = ROOT / "protocols" / "bi25_case.toml"
@@ -252,6 +255,69 @@ def test_cli_register_mode(monkeypatch, capsys):
     assert calls == [("reg.sqlite", None)]
     ext = next(e for e in d["effects"] if e["endpoint"] == "extension")
     assert ext["estimate"] == -0.1 and ext["basis"] == "målt"
+    # --as-of is passed to the analysis
+    assert main(["business-case", "--register", "reg.sqlite", "--as-of", "2018-06-30", "--draws", "50", "--seed",
+                 "1", "--json"]) == 0
+    capsys.readouterr()
+    assert calls[-1] == ("reg.sqlite", "2018-06-30")
+    # ... and is refused without --register, or when it is not a date
+    assert main(["business-case", "--effects", "eff.json", "--as-of", "2018-06-30"]) == 2
+    assert "needs --register" in capsys.readouterr().err
+    assert main(["business-case", "--register", "reg.sqlite", "--as-of", "30-06-2018"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err and len(calls) == 2
+
+
+def test_effects_not_yet_estimable_keep_the_assumed_effect(protocol):
+    """Mid-trial an endpoint may have no estimate: it is left out, and its line stays antaget."""
+    tab = pd.DataFrame({"endpoint": ["extension", "fleksjob", "ordinary_employment"],
+                        "estimator": ["difference_in_means"] * 3,
+                        "estimate": [-0.1, np.nan, 0.02], "std_error": [0.06, np.nan, np.nan]})
+    eff = effects_from_analysis(tab, protocol)
+    assert set(eff) == {"extension"}
+    r = effect_fed_case(eff, protocol=protocol, n_draws=50, rng=1)
+    basis = {e.endpoint: e.basis for e in r.effects if e.endpoint}
+    assert basis["extension"] == "målt" and basis["fleksjob"] == basis["ordinary_employment"] == "antaget"
+
+
+def test_draws_that_never_pay_back_are_reported_not_nan(protocol):
+    """Zero effects with wide errors: many draws never pay back (inf); quantiles say so without warnings."""
+    eff = {"ordinary_employment": {"estimate": 0.0, "std_error": 0.05},
+           "fleksjob": {"estimate": 0.0, "std_error": 0.05}, "extension": {"estimate": 0.0, "std_error": 0.08}}
+    r = effect_fed_case(eff, protocol=protocol, n_draws=400, rng=7)
+    never = np.isinf(r.payback_draws)
+    assert 0.1 < never.mean() < 0.9 and r.p_payback_never == never.mean()
+    d = r.to_dict()                                   # RuntimeWarning -> error (pytestmark)
+    q = d["payback_years_total_quantiles"]
+    assert q[0.975] is None                           # reaches the never-paying draws: "never", not NaN
+    finite = np.sort(r.payback_draws[~never])
+    assert q[0.025] == pytest.approx(np.quantile(r.payback_draws, 0.025), rel=1e-12)   # all-finite region
+    assert finite[0] <= q[0.5] <= np.inf
+    assert d["p_payback_never"] == r.p_payback_never
+    assert json.loads(json.dumps(d, default=str))["p_payback_never"] == r.p_payback_never
+    assert "aldrig tilbage" in r.summary()
+
+
+def test_payback_quantiles_equal_numpy_where_finite():
+    """Against numpy.quantile (linear, R type 7) with a huge sentinel for inf: equal when finite, inf otherwise."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(1, 25))
+        x = rng.exponential(5.0, n)
+        x[: int(rng.integers(0, n + 1))] = np.inf
+        probs = np.r_[0.0, 1.0, 0.5, rng.random(4)]
+        got = payback_quantiles(rng.permutation(x), probs)
+        ref = np.quantile(np.where(np.isinf(x), 1e300, x), probs)
+        for p_, r_ in zip(probs, ref):
+            if r_ > 1e200:
+                assert got[float(p_)] == np.inf
+            else:
+                assert got[float(p_)] == pytest.approx(r_, rel=1e-12, abs=1e-12)
+    assert payback_quantiles([4.0, 6.0, np.inf, np.inf], (0.0, 0.25, 0.5, 1.0)) == {
+        0.0: 4.0, 0.25: 5.5, 0.5: np.inf, 1.0: np.inf}
+    with pytest.raises(BusinessCaseError):
+        payback_quantiles([], (0.5,))
+    with pytest.raises(BusinessCaseError):
+        payback_quantiles([1.0], (1.5,))
 
 
 def test_demo_step(tmp_path, protocol):

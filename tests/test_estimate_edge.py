@@ -140,6 +140,41 @@ def test_lee_bounds_hand_example():
     assert r.ci_low <= r.lower_bound <= r.upper_bound <= r.ci_high and "partially identified" in r.note
 
 
+def test_lee_bounds_to_frame_carries_the_bounds_and_their_intervals():
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    n = 200
+    z = np.repeat([1, 0], n // 2)
+    y = rng.normal(0.3 * z, 1.0)
+    observed = rng.random(n) < np.where(z == 1, 0.9, 0.7)       # differential attrition: trim the treated
+    d = pd.DataFrame({"z": z, "y": np.where(observed, y, np.nan)})
+    r = te.lee_bounds(d, outcome="y", treatment="z", n_resamples=200, rng=5, confidence_level=0.9)
+    row = r.to_frame().iloc[0]
+    for col in ("lower_bound", "upper_bound", "trimming_share", "trimmed_arm", "lower_bound_std_error",
+                "upper_bound_std_error", "lower_bound_ci_low", "lower_bound_ci_high", "upper_bound_ci_low",
+                "upper_bound_ci_high", "ci_low", "ci_high"):
+        assert row[col] == getattr(r, col), col
+    # trimming share by hand: p = (q1 - q0) / q1 from the observation rates
+    q1, q0 = observed[z == 1].mean(), observed[z == 0].mean()
+    assert r.trimmed_arm == "deltagergruppe" and r.trimming_share == pytest.approx((q1 - q0) / q1, rel=1e-12)
+    # each bound's own interval: bound -/+ z_(0.95) x its bootstrap SE (1e-12: one multiplication)
+    zq = stats.norm.ppf(0.95)
+    assert r.lower_bound_std_error > 0 and r.upper_bound_std_error > 0
+    assert (row["lower_bound_ci_low"], row["lower_bound_ci_high"]) == pytest.approx(
+        (r.lower_bound - zq * r.lower_bound_std_error, r.lower_bound + zq * r.lower_bound_std_error), rel=1e-12)
+    assert (row["upper_bound_ci_low"], row["upper_bound_ci_high"]) == pytest.approx(
+        (r.upper_bound - zq * r.upper_bound_std_error, r.upper_bound + zq * r.upper_bound_std_error), rel=1e-12)
+    # Imbens-Manski: the critical value lies between the one-sided and the two-sided normal quantile
+    c = (r.lower_bound - r.ci_low) / r.lower_bound_std_error
+    assert stats.norm.ppf(0.9) - 1e-9 <= c <= stats.norm.ppf(0.95) + 1e-9
+    assert (r.ci_high - r.upper_bound) / r.upper_bound_std_error == pytest.approx(c, rel=1e-9)
+    # without an observed outcome in one arm: no bounds, but the columns are still there (NaN)
+    none = te.lee_bounds(d.assign(y=np.where(z == 1, np.nan, d["y"])), outcome="y", treatment="z", n_resamples=10)
+    f = none.to_frame()
+    assert "lower_bound" in f.columns and np.isnan(f.loc[0, "lower_bound"]) and "no bounds" in none.note
+
+
 def test_subgroup_interaction(small, protocol):
     r = te.subgroup_interaction(small, outcome="y", treatment="z", subgroup="g")
     assert r.role == "exploratory" and len(r.table) == 3 and 0 <= r.p_value <= 1 and r.df == 60 - 6

@@ -286,9 +286,8 @@ def test_effect_analysis_as_of_equals_trial_analyze_as_of(nb_register, tmp_path)
     assert seconds < TIME_LIMIT / 3
 
 
-def test_business_case_equals_trial_business_case(executed, nb_register):
-    keys = executed["03_business_case.ipynb"][1]["numbers"]
-    cli = _trial_cli("business-case", "--register", str(nb_register), "--seed", str(SEED))
+def _compare_business_case(keys: dict, cli: dict) -> None:
+    """Notebook 03's key numbers against `trial business-case --register R --seed S --json`."""
     assert keys["seed"] == cli["seed"] == SEED and keys["n_draws"] == cli["n_draws"]
     for k in ("net", "total_permanent", "total_investment"):
         _close_lists(keys[k], cli[k], k)
@@ -301,15 +300,42 @@ def test_business_case_equals_trial_business_case(executed, nb_register):
     for a, b in zip(keys["break_even"], cli["break_even"]):
         for col in ("endpoint", "estimate", "break_even_effect"):
             _close(a[col], b[col], f"break_even {a['endpoint']} {col}")
-    cli_effects = {e["endpoint"]: e["estimate"] for e in cli["effects"] if e.get("endpoint")}
-    for ep, v in cli_effects.items():
+    for q, v in cli["payback_years_total_quantiles"].items():
+        _close(keys["payback_years_total_quantiles"][q], v, f"payback quantile {q}")
+    _close(keys["p_payback_never"], cli["p_payback_never"], "p_payback_never")
+    # the same effects are measured (målt) on both sides; the others keep the case's assumption (antaget)
+    cli_measured = {e["endpoint"]: e["estimate"] for e in cli["effects"] if e.get("endpoint") and e["basis"] == "målt"}
+    cli_assumed = {e["endpoint"] for e in cli["effects"] if e.get("endpoint") and e["basis"] != "målt"}
+    assert set(cli_measured) <= set(keys["effects"]) and not cli_assumed & set(keys["effects"])
+    for ep, v in cli_measured.items():
         _close(keys["effects"][ep], v, f"effect {ep}")
+
+
+def test_business_case_equals_trial_business_case(executed, nb_register):
+    keys = executed["03_business_case.ipynb"][1]["numbers"]
+    cli = _trial_cli("business-case", "--register", str(nb_register), "--seed", str(SEED))
+    _compare_business_case(keys, cli)
+    assert keys["as_of"] == cli["as_of"] and cli["descriptive"] is False
     # the effects are the primary estimator's estimates of notebook 02
     est = {r["endpoint"]: r["estimate"] for r in executed["02_effect_analysis.ipynb"][1]["numbers"]["estimates"]
            if r["estimator"] == "difference_in_means"}
     for ep, v in keys["effects"].items():
         if ep in est:
             _close(v, est[ep], f"effect {ep} vs analysis")
+
+
+def test_business_case_as_of_equals_trial_business_case_as_of(nb_register, tmp_path):
+    """AS_OF at the interim upload: the effects of the descriptive interim analysis, as `--as-of`."""
+    _, seconds = execute("03_business_case.ipynb", {"REGISTER": str(nb_register), "AS_OF": INTERIM, "SEED": SEED,
+                                                    "OUTPUT_DIR": str(tmp_path)}, tmp_path)
+    keys = json.loads((tmp_path / "03_business_case.json").read_text(encoding="utf-8"))["numbers"]
+    cli = _trial_cli("business-case", "--register", str(nb_register), "--seed", str(SEED), "--as-of", INTERIM)
+    assert keys["as_of"] == cli["as_of"] == INTERIM and cli["descriptive"] is True
+    _compare_business_case(keys, cli)
+    # mid-trial some endpoints are not yet estimable: their lines keep the assumed effect on both sides
+    assert any(e["basis"] == "antaget" for e in cli["effects"] if e.get("endpoint") in ("ordinary_employment",
+                                                                                        "fleksjob", "extension"))
+    assert seconds < TIME_LIMIT / 3
 
 
 def test_design_equals_trial_power_and_diagnose(executed):

@@ -1,7 +1,7 @@
 """Endpoint derivation (trial.outcomes) against hand-computed examples.
 
 Reference: each expected value below is worked out by hand from the rules in
-the module docstring of ``trial/outcomes.py`` (week 1 = days 0-6 after
+the package docstring of ``trial/outcomes/__init__.py`` (week 1 = days 0-6 after
 referral; data dated ``as_of`` included; follow-up ends the day before
 attrition), and the property test compares the vectorised :func:`derive` with
 an independent per-citizen implementation (``tests/_outcomes_reference.py``).
@@ -467,3 +467,36 @@ def test_vectorised_equals_per_citizen_reference(frames):
     assert got["endpoint"].tolist() == ref["endpoint"].tolist()
     num = ["value", "time_weeks", "event", "exposure_years"]
     np.testing.assert_allclose(got[num].to_numpy(float), ref[num].to_numpy(float), rtol=RTOL, atol=0)
+
+
+# --------------------------------------------------------------------------- package layout
+# The names `trial.outcomes` exported when it was one module; the package must keep every one importable.
+_PUBLIC_NAMES = (
+    "Outcomes", "Helaarspersoner", "derive", "status_at", "ever_status", "weeks_in_status", "time_to_status",
+    "event_any", "event_rate", "survey_change", "helaarspersoner", "share_by_week", "store", "load",
+    "load_exports", "LoadResult", "register_enrollments", "LONG_COLUMNS", "DAYS_PER_YEAR", "WEEKS_PER_YEAR",
+    "NOT_YET_OBSERVED", "NO_STATUS_DATA", "NOT_ANSWERED", "NO_BASELINE",
+)
+
+
+def test_package_reexports_every_public_name():
+    import importlib
+
+    mod = importlib.import_module("trial.outcomes")
+    missing = [n for n in _PUBLIC_NAMES if n not in mod.__all__ or not hasattr(mod, n)]
+    assert not missing, f"trial.outcomes no longer exports {missing}"
+    assert all(hasattr(mod, n) for n in mod.__all__)
+    assert not any(n.startswith("_") for n in mod.__all__)
+
+
+def test_outcomes_docstring_examples_run():
+    import doctest
+    import importlib
+
+    attempted = 0
+    for name in ("_rules", "_panel", "_io", "_followup", "_common"):
+        res = doctest.testmod(importlib.import_module(f"trial.outcomes.{name}"),
+                              optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.failed == 0, name
+        attempted += res.attempted
+    assert attempted >= 10   # derive, helaarspersoner and share_by_week carry examples

@@ -3,6 +3,8 @@
 Same register, same date, same seed: the report must show exactly what the
 analysis and the business case commands print. Tolerance: 1e-12 relative
 (the same code path on the same data; only JSON float round-tripping differs).
+The exact figures are the register's report snapshot; ``report_data.json``
+must equal them wherever it is not null (disclosure control only blanks).
 """
 from __future__ import annotations
 
@@ -40,7 +42,11 @@ def outputs(tmp_path_factory):
         return json.loads(buf.getvalue())
 
     cap["report"] = run(["report", "--register", r, "--out", str(out), "--no-pdf", "--json"])
-    cap["data"] = json.loads((out / "report_data.json").read_text())
+    cap["public"] = json.loads((out / "report_data.json").read_text())
+    from trial.register import Register
+
+    with Register.open(r) as reg:
+        cap["data"] = json.loads(reg.report_snapshot(quarter=cap["report"]["quarter"])["json"])
     cap["analyze"] = run(["analyze", "--register", r, "--n-resamples", "50", "--json"])
     cap["bc"] = run(["business-case", "--register", r, "--seed", "20161001", "--json"])
     return cap
@@ -63,6 +69,7 @@ def test_effects_equal_trial_analyze(outputs):
             assert _close(e[k], r[k]), (e["endpoint"], k, e[k], r[k])
         assert (e["n_treatment"], e["n_control"]) == (r["n_treatment"], r["n_control"])
         assert e["role"] == r["role"]
+        assert e["rejected"] == (None if r["rejected"] is None else bool(r["rejected"]))
     # the flow's analysed counts are the analysis' complete cases on the first confirmatory endpoint
     first = rows[("extension", "difference_in_means")]
     flow = outputs["data"]["flow"]
@@ -80,3 +87,27 @@ def test_business_case_equals_trial_business_case(outputs):
     # the report's "Samlet økonomisk påvirkning" row is the case's net per year (rounded as printed)
     sec1 = next(t for t in rep["tables"] if t["title"].startswith("Forslagets"))
     assert [round(x) for x in bc["net"]] == [round(x) for x in sec1["total"]]
+
+
+def _leaves(obj, path=()):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, path + (i,))
+    else:
+        yield path, obj
+
+
+def test_report_data_json_is_the_snapshot_with_blanks(outputs):
+    """report_data.json = the exact snapshot, except values set to null by disclosure control."""
+    exact, public = dict(_leaves(outputs["data"])), dict(_leaves(outputs["public"]))
+    assert set(exact) == set(public)
+    blanked = [k for k in exact if public[k] != exact[k]]
+    assert all(public[k] is None for k in blanked if k != ("disclosure_controlled",)), blanked
+    assert public[("disclosure_controlled",)] is True and exact[("disclosure_controlled",)] is False
+    # the CLI's effects are the public ones (null where hidden)
+    for e, p in zip(outputs["report"]["effects"], outputs["public"]["effects"]):
+        assert (e["estimate"], e["ci_low"], e["ci_high"]) == (p["estimate"], p["ci_low"], p["ci_high"])
+        assert e["hidden"] == (p["estimate"] is None and p["type"] == "binary")

@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,22 @@ class AnalysisResult(Displayable):
         The endpoint values the table rests on.
     n_resamples, rng :
         Randomization-inference settings (the seed makes the table reproducible).
+    results : Mapping
+        ``(endpoint, estimator) -> `` the estimator's result object (an
+        :class:`~trial.estimate.EstimateResult` labelled with the row's role),
+        or ``None`` where the row could not be computed (its ``note`` says
+        why); one entry per table row, in table order. Not part of
+        :meth:`to_dict` (the table holds the same numbers).
+    data : DataFrame or None
+        The frame the estimators ran on: one row per enrolled citizen with the
+        enrollment columns (``treatment``, covariates, strata), every endpoint
+        value (``<id>``, ``<id>_event``, ``<id>_exposure_years``); no CPR number.
+
+    Examples
+    --------
+    Forest plot of the primary estimator straight from the result (no
+    recomputation): ``trial.estimate.plot_forest(result)``; one estimator's
+    object: ``result.result("extension", "lin_hc2")``.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -99,10 +115,47 @@ class AnalysisResult(Displayable):
     rng: Any = None
     ri_scheme: str = ""
     note: str = ""
+    results: Mapping[tuple[str, str], Any] = field(repr=False, default_factory=dict, compare=False)
+    data: pd.DataFrame | None = field(repr=False, default=None, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table (a copy)."""
         return self.table.copy()
+
+    def result(self, endpoint: str, estimator: str | None = None):
+        """The result object behind one row of the table.
+
+        Parameters
+        ----------
+        endpoint : str
+            Endpoint id.
+        estimator : str, optional
+            Estimator name; default the row of the confirmatory family's
+            estimator (the protocol's primary estimator) or, for endpoints
+            without it (time to event), the endpoint's first row.
+
+        Returns
+        -------
+        EstimateResult or None
+            ``None`` when that row could not be computed (see its ``note``).
+        """
+        rows = [k for k in self.results if k[0] == endpoint]
+        if not rows:
+            known = list(dict.fromkeys(k[0] for k in self.results))
+            raise ParameterError("endpoint", f"must be one of {', '.join(known)}; got {endpoint!r}")
+        if estimator is None:
+            primary = self.primary_estimator
+            estimator = primary if (endpoint, primary) in self.results else rows[0][1]
+        if (endpoint, estimator) not in self.results:
+            raise ParameterError("estimator", f"must be one of {', '.join(k[1] for k in rows)} for endpoint "
+                                 f"{endpoint!r}; got {estimator!r}")
+        return self.results[(endpoint, estimator)]
+
+    @property
+    def primary_estimator(self) -> str | None:
+        """The estimator of the confirmatory rows (the protocol's primary estimator), if any."""
+        conf = self.table.loc[self.table["role"] == "confirmatory", "estimator"]
+        return str(conf.iloc[0]) if len(conf) else None
 
     def confirmatory(self) -> pd.DataFrame:
         """The confirmatory rows only, in testing order."""
@@ -264,11 +317,16 @@ def analyze_frames(protocol, enrollments: pd.DataFrame, status=None, events=None
     note = []
     if descriptive:
         note.append(f"as of {as_of_date}, before the analysis date {protocol.trial.analysis_date}: descriptive only")
+    results = {}
+    for r in rows:
+        res = r["_result"]
+        results[(r["endpoint"], r["estimator"])] = None if res is None else res.with_role(r["role"])
     return AnalysisResult(table=table, as_of=as_of_date, data_date=_date_or_none(data_date), descriptive=descriptive,
                           protocol_fingerprint=protocol.fingerprint, trial_id=protocol.trial.id,
                           analysis_date=protocol.trial.analysis_date, n_by_arm=n_by_arm, multiplicity=mult,
                           outcomes=out, n_resamples=n_resamples, rng=seed if not isinstance(seed, np.random.Generator)
-                          else repr(seed), ri_scheme=ri_name, note="; ".join(note))
+                          else repr(seed), ri_scheme=ri_name, note="; ".join(note), results=results,
+                          data=data)
 
 
 def _date_or_none(d):

@@ -69,6 +69,11 @@ def effects_from_analysis(table, protocol=None) -> dict:
     Takes, per endpoint, the row of the protocol's primary estimator (else the
     first row): ``estimate, std_error, ci_low, ci_high``; all marked measured.
     ``table`` is a DataFrame or an object with ``to_frame()``.
+
+    An endpoint whose row has no finite estimate or standard error (early in a
+    trial: not yet observed in both arms) is left out, so its driver line keeps
+    the case's assumed effect (*antaget*), as notebook 03 and the quarterly
+    report show it; the effect-fed case lists such lines in its notes.
     """
     import pandas as pd
 
@@ -83,9 +88,13 @@ def effects_from_analysis(table, protocol=None) -> dict:
         if prim is not None and "estimator" in g.columns and (g["estimator"] == prim).any():
             g = g[g["estimator"] == prim]
         r = g.iloc[0]
-        out[str(ep)] = {k: (float(r[k]) if k in r and pd.notna(r[k]) else None)
-                        for k in ("estimate", "std_error", "ci_low", "ci_high")}
-        out[str(ep)]["measured"] = True
+        eff = {k: (float(r[k]) if k in r and pd.notna(r[k]) else None)
+               for k in ("estimate", "std_error", "ci_low", "ci_high")}
+        if "std_error" in table.columns and not all(
+                eff[k] is not None and math.isfinite(eff[k]) for k in ("estimate", "std_error")):
+            continue        # not estimable yet: the line keeps the case's assumed effect
+        eff["measured"] = True
+        out[str(ep)] = eff
     return out
 
 
@@ -256,6 +265,24 @@ class EffectFedCase(Displayable):
         """P(payback on the total economy ≤ ``years``) over the draws."""
         return float(np.mean(self.payback_draws <= years + 1e-9))
 
+    @property
+    def p_payback_never(self) -> float:
+        """Share of the draws that never pay back (savings per year at the end of the case ≤ 0: ``inf``)."""
+        return float(np.mean(np.isinf(self.payback_draws)))
+
+    def payback_quantiles(self, probs: Sequence[float] = (0.025, 0.5, 0.975)) -> dict:
+        """Quantiles of the payback time on the total economy over the draws; ``inf`` = never.
+
+        Linear interpolation between order statistics (numpy's default
+        ``method="linear"``, R's type 7), with the draws that never pay back
+        (``inf``) as the largest values: a quantile whose interpolation reaches
+        one of them is ``inf`` ("never", ``None`` in JSON) rather than numpy's
+        ``inf − inf`` = NaN with a RuntimeWarning. :attr:`p_payback_never` is
+        the share of such draws: quantiles above ``1 − p_payback_never`` are
+        ``inf``.
+        """
+        return payback_quantiles(self.payback_draws, probs)
+
     def _year_labels(self):
         labels = list(self.case.year_labels)
         return labels + [f"år {k}" for k in range(len(labels) + 1, self.horizon_years + 1)]
@@ -316,7 +343,8 @@ class EffectFedCase(Displayable):
             "horizon_years": self.horizon_years, "confidence_level": self.confidence_level,
             "payback_within": self.payback_within,
             "p_payback_within": self.p_payback,
-            "payback_years_total_quantiles": {q: fin(np.quantile(self.payback_draws, q)) for q in (0.025, 0.5, 0.975)},
+            "payback_years_total_quantiles": {q: fin(v) for q, v in self.payback_quantiles().items()},
+            "p_payback_never": self.p_payback_never,
             "net_gain_distribution": dist.to_dict(orient="list"),
             "break_even": self.break_even.to_dict(orient="records"),
             "break_even_scale": fin(self.break_even_scale),
@@ -342,6 +370,9 @@ class EffectFedCase(Displayable):
                        f"akkumuleret {fmt_number(r['cumulative_median'], 0)}")
         out.append(f"Sandsynlighed for tilbagebetaling (totaløkonomi) inden for {self.payback_within} år: "
                    f"{fmt_pct(self.p_payback, 0)}")
+        if self.p_payback_never > 0:
+            out.append(f"  {fmt_pct(self.p_payback_never, 0)} af trækkene betaler aldrig tilbage "
+                       "(besparelsen pr. år ved sagens slutning er ikke positiv)")
         if math.isfinite(self.break_even_scale):
             out.append(f"Break-even: effekterne skal være {fmt_number(self.break_even_scale, 2)} gange de anvendte "
                        f"for tilbagebetaling inden for {self.payback_within} år")
@@ -637,6 +668,53 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         p_payback=p_pay, payback_within=payback_within, horizon_years=horizon_years,
         confidence_level=confidence_level, n_draws=D, draws_from=draws_from, break_even=break_even,
         break_even_scale=float(scale), sensitivity=sens, seed=seed, unused_effects=unused, notes=tuple(notes))
+
+
+def payback_quantiles(draws, probs: Sequence[float] = (0.025, 0.5, 0.975)) -> dict:
+    """Quantiles of payback times that may be ``inf`` (never), without ``inf − inf`` warnings.
+
+    Parameters
+    ----------
+    draws : array_like
+        Payback times (years); ``inf`` = never pays back.
+    probs : sequence of float
+        Probabilities in [0, 1].
+
+    Returns
+    -------
+    dict
+        ``{p: years}``; ``inf`` where the quantile reaches the never-paying draws.
+
+    Notes
+    -----
+    Same as ``numpy.quantile(draws, p)`` (linear interpolation, R's type 7)
+    whenever that is finite: with sorted draws :math:`x_{(0)} \\le … \\le
+    x_{(n-1)}` and :math:`h = (n-1)p`, the quantile is :math:`x_{(\\lfloor h
+    \\rfloor)} + (h - \\lfloor h\\rfloor)(x_{(\\lceil h\\rceil)} - x_{(\\lfloor
+    h\\rfloor)})`; it is ``inf`` when :math:`x_{(\\lceil h\\rceil)}` is and
+    :math:`h` is not a whole number, or when :math:`x_{(h)}` is.
+
+    Examples
+    --------
+    >>> payback_quantiles([4.0, 6.0, float("inf"), float("inf")], (0.0, 0.25, 0.5, 1.0))
+    {0.0: 4.0, 0.25: 5.5, 0.5: inf, 1.0: inf}
+    """
+    x = np.sort(np.asarray(draws, dtype=float).ravel())
+    if x.size == 0 or np.isnan(x).any():
+        raise BusinessCaseError("draws", "must be a non-empty array of payback times (inf = never), without NaN")
+    p = np.asarray(probs, dtype=float)
+    if p.ndim != 1 or ((p < 0) | (p > 1)).any():
+        raise BusinessCaseError("probs", f"must be probabilities from 0 to 1; got {list(probs)!r}")
+    h = (x.size - 1) * p
+    lo = np.floor(h).astype(int)
+    hi = np.ceil(h).astype(int)
+    frac = h - lo
+    xl, xh = x[lo], x[hi]
+    finite = np.isfinite(xl) & (np.isfinite(xh) | (frac == 0))
+    out = np.full(p.shape, np.inf)
+    xl, xh, frac = xl[finite], xh[finite], frac[finite]
+    out[finite] = xl + frac * (np.where(np.isfinite(xh), xh, xl) - xl)
+    return {float(q): float(v) for q, v in zip(p, out)}
 
 
 def _z(confidence_level: float) -> float:

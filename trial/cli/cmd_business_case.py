@@ -1,4 +1,4 @@
-"""`trial business-case CASE.toml | --effects FILE.json | --register R`."""
+"""`trial business-case CASE.toml | --effects FILE.json | --register R [--as-of DATE]`."""
 from __future__ import annotations
 
 from ._common import EXIT_CHECK_FAILED, EXIT_OK, add_json_flag, print_json
@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
                      "`trial analyze` and feed the case")
     src.add_argument("--effects", metavar="FILE", help="JSON file: {endpoint: {estimate, std_error, "
                      "[ci_low, ci_high, measured]}}")
+    p.add_argument("--as-of", default=None, metavar="DATE",
+                   help="with --register: the effects as of this date, YYYY-MM-DD (the uploads with a data date "
+                   "on or before it, as `trial analyze --as-of`; default: the newest upload)")
     p.add_argument("--protocol", default=None, help="protocol file (default: the shipped BI25 protocol)")
     p.add_argument("--draws", type=int, default=2000, help="draws of the effects (default 2000)")
     p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh seed, reported)")
@@ -54,7 +57,8 @@ def _load_effects(path: str) -> dict:
     return data
 
 
-def _effects_from_register(register: str, protocol) -> dict:
+def _effects_from_register(register: str, protocol, as_of=None) -> tuple[dict, dict]:
+    """Effects from `trial analyze` on the register, and the analysis' date (``as_of``, ``descriptive``)."""
     import importlib
 
     from ..business_case import effects_from_analysis
@@ -66,8 +70,11 @@ def _effects_from_register(register: str, protocol) -> dict:
         raise BusinessCaseError("--register", "needs `trial analyze` (module trial.analysis), which this "
                                 "installation does not have; give the effects as JSON with --effects FILE "
                                 "instead") from None
-    result = analysis.analyze(register, as_of=None)
-    return effects_from_analysis(result, protocol)
+    result = analysis.analyze(register, as_of=as_of)
+    when = getattr(result, "as_of", None)
+    meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
+            "descriptive": getattr(result, "descriptive", None)}
+    return effects_from_analysis(result, protocol), meta
 
 
 def run(args) -> int:
@@ -79,6 +86,16 @@ def run(args) -> int:
 
     if args.case is None and not (args.effects or args.register):
         args._parser.error("give a CASE file, --effects FILE or --register R")
+    if args.as_of is not None:
+        if not args.register:
+            raise BusinessCaseError("--as-of", f"dates the effects estimated from a register, so it needs "
+                                    f"--register R; got --as-of {args.as_of} without it")
+        import datetime as _dt
+
+        try:
+            _dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise BusinessCaseError("--as-of", f"must be a date written YYYY-MM-DD; got {args.as_of!r}") from None
     if args.discount_rate is not None and not 0 <= args.discount_rate <= 0.5:
         raise BusinessCaseError("--discount-rate", f"must be from 0 to 0.5 (0.04 = 4 %); got {args.discount_rate}")
     if not (args.effects or args.register):
@@ -95,7 +112,11 @@ def run(args) -> int:
         return EXIT_CHECK_FAILED if (args.strict and res.warnings) else EXIT_OK
 
     protocol = load_protocol(args.protocol)
-    effects = _load_effects(args.effects) if args.effects else _effects_from_register(args.register, protocol)
+    meta = {}
+    if args.effects:
+        effects = _load_effects(args.effects)
+    else:
+        effects, meta = _effects_from_register(args.register, protocol, args.as_of)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     case = load_case(args.case) if args.case else None
     if case is not None and args.discount_rate is not None:
@@ -105,8 +126,11 @@ def run(args) -> int:
     res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
                           horizon_years=args.horizon, payback_within=args.payback_within)
     if args.json:
-        print_json(res.to_dict())
+        print_json({**res.to_dict(), **meta})
     else:
+        if meta.get("as_of"):
+            print(f"Effekter fra analysen pr. {meta['as_of']}"
+                  + (" (deskriptiv: før analysedatoen)" if meta.get("descriptive") else ""))
         print(res.summary())
         print()
         print(res.sensitivity.summary())

@@ -324,10 +324,34 @@ class LeeBoundsResult(EstimateResult):
     upper_bound: float = math.nan
     trimming_share: float = math.nan
     trimmed_arm: str = ""
+    lower_bound_std_error: float = math.nan
+    upper_bound_std_error: float = math.nan
+    lower_bound_ci_low: float = math.nan
+    lower_bound_ci_high: float = math.nan
+    upper_bound_ci_low: float = math.nan
+    upper_bound_ci_high: float = math.nan
+
+    BOUND_COLUMNS = ("lower_bound", "upper_bound", "trimming_share", "trimmed_arm", "lower_bound_std_error",
+                     "upper_bound_std_error", "lower_bound_ci_low", "lower_bound_ci_high", "upper_bound_ci_low",
+                     "upper_bound_ci_high")
+
+    def to_dict(self) -> dict:
+        """The base columns plus the bounds, the trimming share and arm, and the bounds' SEs and intervals."""
+        out = super().to_dict()
+        for k in self.BOUND_COLUMNS:
+            v = getattr(self, k)
+            out[k] = v.item() if isinstance(v, (np.floating, np.integer)) else v
+        return out
 
     def _extra_lines(self):
-        return [f"  bounds: [{_fmt(self.lower_bound)}, {_fmt(self.upper_bound)}]; trimmed "
-                f"{_fmt(100 * self.trimming_share, 1)}% of the {self.trimmed_arm or '–'} arm"]
+        out = [f"  bounds: [{_fmt(self.lower_bound)}, {_fmt(self.upper_bound)}]; trimmed "
+               f"{_fmt(100 * self.trimming_share, 1)}% of the {self.trimmed_arm or '–'} arm"]
+        if math.isfinite(self.lower_bound_std_error):
+            lvl = f"{100 * self.confidence_level:g}%"
+            out.append(f"  lower bound {lvl} CI [{_fmt(self.lower_bound_ci_low)}, {_fmt(self.lower_bound_ci_high)}] "
+                       f"(SE {_fmt(self.lower_bound_std_error)}); upper bound [{_fmt(self.upper_bound_ci_low)}, "
+                       f"{_fmt(self.upper_bound_ci_high)}] (SE {_fmt(self.upper_bound_std_error)})")
+        return out
 
 
 @dataclass(frozen=True)
