@@ -188,11 +188,11 @@ def test_pseudonymise_rejects_unfit_keys(key):
 
 
 def test_pseudonymise_many_rows_hashes_each_number_once(monkeypatch):
-    import trial.intake as intake
+    import trial.intake._pseudonym as impl
 
     calls = []
-    real = intake._hmac16
-    monkeypatch.setattr(intake, "_hmac16", lambda k, d: calls.append(d) or real(k, d))
+    real = impl._hmac16
+    monkeypatch.setattr(impl, "_hmac16", lambda k, d: calls.append(d) or real(k, d))
     s = pd.Series(["010180-1235", "150275-2468"] * 5000)
     p = pseudonymise(s, b"k" * 32)
     assert len(calls) == 2 and p.nunique() == 2 and len(p) == 10000

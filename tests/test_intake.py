@@ -254,10 +254,13 @@ def test_week_rule_matches_reference(data, indir, protocol):
 def test_docstring_examples_run():
     import doctest
 
-    import trial._cpr
-    import trial.intake
+    import importlib
 
-    for mod in (trial._cpr, trial.intake):
+    import trial._cpr
+
+    mods = [trial._cpr] + [importlib.import_module(f"trial.intake.{m}")
+                           for m in ("_pseudonym", "_summary", "_table")]
+    for mod in mods:
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert res.failed == 0 and res.attempted > 0, mod.__name__
 

@@ -32,14 +32,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as hs
 
 from trial.exceptions import ParameterError, TrialError
 from trial.simulate import (
     COLUMNS,
+    CSV_OPTIONS,
     FILES,
-    _csv_bytes,
     chain_expectations,
     rehearse,
     resolve_effects,
@@ -232,7 +230,7 @@ def test_survey_shift_matches_exact_expectation():
     """The latent shift gives the requested observed mean change (checked by brute-force enumeration)."""
     from scipy.stats import norm
 
-    from trial.simulate import _SRH_CUTS, _survey_shift
+    from trial.simulate._survey import _SRH_CUTS, _survey_shift
 
     d = _survey_shift("self_rated_health", 0.3)
     cuts = np.concatenate([[-np.inf], _SRH_CUTS, [np.inf]])
@@ -399,25 +397,46 @@ def test_cpr_numbers_are_valid_format_and_consistent(protocol, small):
     assert 0.45 < female.mean() < 0.65
 
 
-@settings(max_examples=25, deadline=None)
-@given(hs.lists(hs.tuples(hs.floats(0, 36, allow_nan=False), hs.integers(0, 10**6),
-                          hs.sampled_from(["a", "bb", "æøå", ""]), hs.booleans()), min_size=1, max_size=30))
-def test_fast_writer_equals_pandas_to_csv(rows):
-    """Fast path == slow path: the byte scatter writer against DataFrame.to_csv."""
-    import trial.simulate as S
+def test_csv_format_is_the_contract(tmp_path):
+    """The writer's bytes for a hand-made frame, written out by hand: ';', decimal comma, one decimal,
+    ISO dates, empty field = missing (NaN, NaT, <NA>), UTF-8 without BOM, '\\n'; and a value the unquoted
+    format cannot hold is refused."""
+    from trial.simulate._write import _csv_bytes
 
-    df = pd.DataFrame({"cpr": [r[2] or "x" for r in rows], "wave": [r[1] for r in rows],
-                       "date": pd.to_datetime([pd.Timestamp("2017-01-01") + pd.Timedelta(days=r[1] % 900)
-                                               if r[3] else pd.NaT for r in rows]),
-                       "self_rated_health": pd.array([r[1] % 5 + 1 if r[3] else None for r in rows], dtype="Int64"),
-                       "functional_ability": [round(r[0], 1) if r[3] else np.nan for r in rows],
-                       "job_readiness": [r[2] for r in rows]})
-    slow = df.copy()
-    slow["date"] = slow["date"].dt.strftime("%Y-%m-%d")
-    slow["functional_ability"] = [("" if np.isnan(x) else f"{x:.1f}".replace(".", ","))
-                                  for x in df["functional_ability"]]
-    want = slow.to_csv(sep=";", index=False, lineterminator="\n", na_rep="").encode("utf-8")
-    assert S._csv_bytes("survey", df) == want
+    df = pd.DataFrame({"cpr": ["æøå", "x"], "wave": [0, 2],
+                       "date": pd.to_datetime(["2017-01-09", None]),
+                       "self_rated_health": pd.array([4, None], dtype="Int64"),
+                       "functional_ability": [22.9, np.nan], "job_readiness": [3.04, 10.0],
+                       "extra": [1, 2]})
+    want = ("cpr;wave;date;self_rated_health;functional_ability;job_readiness\n"
+            "æøå;0;2017-01-09;4;22,9;3,0\n"
+            "x;2;;;;10,0\n").encode("utf-8")
+    assert _csv_bytes("survey", df) == want
+    assert CSV_OPTIONS["sep"] == ";" and CSV_OPTIONS["decimal"] == ","
+    with pytest.raises(ParameterError, match="cpr"):
+        _csv_bytes("survey", df.assign(cpr=["a;b", "x"]))
+
+
+# sha256 of the four files for seed 2016, n = 600, effects = the goals, rehearsal allocation, recorded
+# with the single-module simulator and its byte-scatter writer before the package split and the move to
+# DataFrame.to_csv: the refactoring changed no byte.
+GOLDEN_2016_600 = {
+    "referrals": "12c40933fc30b5633c568e52d5a9180c0917650f5c81735303bad9aaed11193f",
+    "status": "3d50044746a161d8add61e7cd16177aad0829484e8a3358a8ea2ddb9d678c951",
+    "events": "773c3d540a31a23fe728fc785723521abf9d2984eaf07cb28c66be187fe126d3",
+    "survey": "ecc6ba00ecacc391d46172e03089a5f92cdc9ae2b61da4f1091a3bfc401fce1f",
+}
+
+
+GOLDEN_PROTOCOL = "6b3faffef05bcb2952d10788f5878b2e3a5622cdd155ebc3f4e121174848bae8"
+
+
+def test_golden_checksums_seed_2016(protocol, tmp_path):
+    assert protocol.fingerprint == GOLDEN_PROTOCOL, (
+        "the shipped protocol changed: the golden checksums were recorded for the old one; re-record them "
+        "only after checking that the simulator itself is unchanged")
+    paths = write_exports(protocol, 600, tmp_path / "cpr_input_golden", seed=2016)
+    assert {k: _sha(paths[k]) for k in FILES} == GOLDEN_2016_600
 
 
 # --------------------------------------------------------------------------- errors
