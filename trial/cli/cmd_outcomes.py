@@ -1,4 +1,4 @@
-"""`trial outcomes load --register R --key-file K --status F --events F --survey F [--data-date D] [--json]`."""
+"""`trial outcomes load --register R [--key-file K] --status F --events F --survey F [--data-date D] [--json]`."""
 from __future__ import annotations
 
 from ._common import EXIT_OK, add_json_flag, print_json
@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
                                     "by --data-date. All files are validated before anything is written; rows of "
                                     "citizens not enrolled are not stored. Exit 0 ok, 2 bad input.")
     c.add_argument("--register", required=True, help="register: SQLite file or postgresql:// URL")
-    c.add_argument("--key-file", required=True, help="key file holding the pseudonymisation key")
+    c.add_argument("--key-file", default=None,
+                   help="key file holding the pseudonymisation key (default: <register>.key, as trial init made it)")
     c.add_argument("--status", required=True, metavar="FILE", help="weekly status export (cpr, week, status)")
     c.add_argument("--events", required=True, metavar="FILE",
                    help="events export (cpr, event, start_date, end_date)")
@@ -31,9 +32,11 @@ def add_parser(sub) -> None:
 
 
 def run_load(args) -> int:
+    from .._keys import default_key_path
     from ..outcomes import load_exports
 
-    result = load_exports(args.register, args.key_file, status=args.status, events=args.events,
+    key_file = args.key_file or default_key_path(args.register)
+    result = load_exports(args.register, key_file, status=args.status, events=args.events,
                           survey=args.survey, data_date=args.data_date)
     if args.json:
         print_json(result.to_dict())
