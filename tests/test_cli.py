@@ -50,3 +50,45 @@ def test_help_does_not_import_heavy_libraries():
 def test_no_command_prints_help_and_exits_2():
     r = subprocess.run([sys.executable, "-m", "trial.cli"], capture_output=True, text=True)
     assert r.returncode == 2 and "usage: trial" in r.stdout
+
+
+def _trial(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "trial.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_demo_refuses_a_folder_that_is_not_an_earlier_demo(tmp_path):
+    work = tmp_path / "mywork"
+    work.mkdir()
+    (work / "thesis.docx").write_text("years of work")
+    r = _trial("demo", "--out", str(work))
+    assert r.returncode == 2 and "not an earlier demo's output" in r.stderr
+    assert (work / "thesis.docx").read_text() == "years of work"
+    r = _trial("demo", "--out", str(tmp_path / "new"), "--n-referrals", "0")
+    assert r.returncode == 2 and "n_referrals" in r.stderr and not (tmp_path / "new").exists()
+    r = _trial("demo", "--out", str(tmp_path / "new"), "--protocol", str(tmp_path / "nope.toml"))
+    assert r.returncode == 2 and not (tmp_path / "new").exists()
+
+
+def test_unusable_paths_are_bad_input_not_tracebacks(tmp_path):
+    r = _trial("init", "--protocol", "protocols/ressourceforloeb.toml", "--register", "/proc/nope/r.sqlite")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "/proc/nope" in r.stderr
+
+
+def test_sigterm_removes_the_demo_exports(tmp_path):
+    import os
+    import signal
+    import time
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    proc = subprocess.Popen([sys.executable, "-m", "trial.cli", "demo", "--out", str(tmp_path / "d")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(scratch.glob("trial-demo-exports-*/referrals.csv")):
+        time.sleep(0.05)
+    assert any(scratch.glob("trial-demo-exports-*")), "the demo never wrote its exports"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert not any(scratch.glob("trial-demo-exports-*"))

@@ -62,6 +62,15 @@ def run_command(args) -> int:
     """Run ``args.func(args)``, turning domain errors into exit code 2."""
     from ..exceptions import TrialError
 
+    import signal
+
+    def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: temporary files are cleaned up
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        pass
     try:
         code = args.func(args)
     except TrialError as exc:
@@ -78,4 +87,13 @@ def run_command(args) -> int:
     except KeyboardInterrupt:  # pragma: no cover
         print("trial: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that cannot be read or written: bad input, not a crash
+        from ..intake._problems import _scrub as mask_text
+
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        message = mask_text(f"{exc.strerror or exc}{where}")
+        if getattr(args, "json", False):
+            print_json({"error": type(exc).__name__, "message": message, "problems": []}, file=sys.stdout)
+        print(f"trial: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return int(code or 0)
