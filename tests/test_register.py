@@ -137,7 +137,7 @@ def test_migration_from_schema_1(tmp_path, protocol):
     assert not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'uploads'").fetchall()
     con.close()
     with Register.open(path) as r:
-        assert r.schema_version == 2
+        assert r.schema_version == 3
         assert list(r.audit_log().action) == ["init", "migrate"]
         r.store_observations("survey", pd.DataFrame({"pseudonym": ["a"], "wave": [0]}), "2017-01-01")
         assert r.verify(key()).ok

@@ -67,6 +67,9 @@ def test_report_renders_in_chromium(tmp_path):
         (tmp_path / "report.png").write_bytes(png)
     finally:
         b.close()
+        # Chromium's own profile files (timestamps, ids) are not ours to keep: the session's CPR scan
+        # has flagged a number in its "Local State"
+        shutil.rmtree(profile, ignore_errors=True)
 
     errors = [e for e in b.events if e["method"] == "Runtime.exceptionThrown"
               or (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "warning", "assert"))
@@ -107,6 +110,9 @@ def test_browser_check_catches_a_broken_image_and_a_network_request(tmp_path):
         res = json.loads(b.call("Runtime.evaluate", expression=CHECK_JS, returnByValue=True)["result"]["value"])
     finally:
         b.close()
+        # Chromium's own profile files (timestamps, ids) are not ours to keep: the session's CPR scan
+        # has flagged a number in its "Local State"
+        shutil.rmtree(profile, ignore_errors=True)
     requests = [e["params"]["request"]["url"] for e in b.events if e["method"] == "Network.requestWillBeSent"]
     assert any(u.startswith("http://example.invalid") for u in requests)
     assert any(e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] == "error" for e in b.events)

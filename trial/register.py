@@ -40,7 +40,7 @@ from ._results import Displayable
 __all__ = ["Register", "EnrollResult", "VerifyResult", "VerifyProblem", "SCHEMA_VERSION", "MODES",
            "OBSERVATION_KINDS"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MODES = ("test", "production")
 OBSERVATION_KINDS = ("status", "events", "survey")
 GENESIS = "0" * 64
@@ -73,6 +73,13 @@ MIGRATIONS: dict[int, list[str]] = {
         "uploaded_at TEXT NOT NULL, n_rows BIGINT NOT NULL, sha256 TEXT NOT NULL, payload TEXT NOT NULL, "
         "audit_id BIGINT NOT NULL)",
     ],
+    # quarterly report snapshots: the exact (unsuppressed) aggregates behind each report, kept in the register
+    # rather than in the report folder; the next quarter's "what changed" reads them (trial.report)
+    # (json_z: the JSON text zlib-compressed and base64-encoded; sha256: of the JSON text)
+    3: [
+        "CREATE TABLE report_snapshots (id BIGINT PRIMARY KEY, quarter TEXT NOT NULL, created TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, json_z TEXT NOT NULL, audit_id BIGINT NOT NULL)",
+    ],
 }
 
 # table -> (primary key, key of the row in its audit payload, columns left out of the payload)
@@ -81,6 +88,7 @@ _MIRRORED = {
     "enrollments": ("seq", "enrollment", ()),
     "status_events": ("id", "status_event", ()),
     "uploads": ("id", "upload", ("payload",)),
+    "report_snapshots": ("id", "report_snapshot", ()),
 }
 _META_FROM_INIT = ("register_id", "mode", "created_at", "trial_id", "fingerprint", "text_sha256", "commitment",
                    "secret_sha256", "scheme")
@@ -610,6 +618,90 @@ class Register:
         df.attrs["data_date"] = r[1]
         df.attrs["upload_id"] = r[0]
         return df
+
+    # report snapshots -----------------------------------------------------------
+    def store_report_snapshot(self, quarter: str, text: str) -> int:
+        """Keep the exact aggregates behind a quarterly report (``ReportData`` JSON text); returns the id.
+
+        Snapshots are appended, never replaced (a rerun of a quarter adds a row;
+        :meth:`report_snapshot` reads the newest). The text is stored
+        zlib-compressed and base64-encoded (column ``json_z``): a report's many
+        full-precision floats, cut at a database page boundary, could otherwise
+        leave ten-digit runs that a CPR scan of the file cannot tell from a CPR
+        number. The stored row, compressed text included, is copied into the
+        audit entry, so :meth:`verify` detects any later edit.
+        """
+        import base64
+        import zlib
+
+        import re
+
+        if not isinstance(quarter, str) or not re.fullmatch(r"\d{4}Q[1-4]", quarter):
+            raise RegisterError(f"`quarter` must be written like 2017Q3 (year, 'Q', 1-4); got {quarter!r}")
+        try:
+            parsed = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise RegisterError(f"report snapshot for {quarter}: `text` must be JSON text; got {type(text).__name__} "
+                                f"({exc})") from None
+        if not isinstance(parsed, dict):
+            raise RegisterError(f"report snapshot for {quarter}: `text` must be a JSON object; got "
+                                f"{type(parsed).__name__}")
+        db = self._db
+        if not db.table_exists("report_snapshots"):
+            raise RegisterError(f"{self.target} has schema version {self.schema_version}, without the "
+                                f"report_snapshots table; open it with Register.open(..., migrate=True) to add it")
+        with db.write():
+            db.lock_head()
+            tx = _Tx(db)
+            sid = (db.one("SELECT COALESCE(MAX(id), 0) FROM report_snapshots")[0] or 0) + 1
+            now = _now()
+            packed = base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+            row = {"id": sid, "quarter": quarter, "created": now, "sha256": _sha(text), "json_z": packed,
+                   "audit_id": tx.next_id}
+            _insert(db, "report_snapshots", row)
+            tx.audit("report_snapshot", {"report_snapshot": row}, at=now).finish()
+        return sid
+
+    def report_snapshots(self) -> pd.DataFrame:
+        """The stored report snapshots without their text: id, quarter, created, sha256."""
+        cols = ["id", "quarter", "created", "sha256"]
+        if not self._db.table_exists("report_snapshots"):
+            return pd.DataFrame(columns=cols)
+        return pd.DataFrame(self._db.rows(f"SELECT {', '.join(cols)} FROM report_snapshots ORDER BY id"),
+                            columns=cols)
+
+    def report_snapshot(self, *, quarter: str | None = None, before: str | None = None) -> dict | None:
+        """The newest snapshot of ``quarter``, or of the latest quarter before ``before`` (None if none).
+
+        Returns a dict with ``id, quarter, created, sha256, json`` (the JSON text, decompressed and checked
+        against its SHA-256).
+        """
+        import base64
+        import zlib
+
+        if (quarter is None) == (before is None):
+            raise RegisterError("give exactly one of `quarter` and `before` (quarters like 2017Q3)")
+        if not self._db.table_exists("report_snapshots"):
+            return None
+        # quarters 'YYYYQn' sort as text in time order
+        cols = "id, quarter, created, sha256, json_z"
+        if quarter is not None:
+            r = self._db.one(f"SELECT {cols} FROM report_snapshots WHERE quarter = ? ORDER BY id DESC LIMIT 1",
+                             (quarter,))
+        else:
+            r = self._db.one(f"SELECT {cols} FROM report_snapshots WHERE quarter < ? "
+                             "ORDER BY quarter DESC, id DESC LIMIT 1", (before,))
+        if r is None:
+            return None
+        try:
+            text = zlib.decompress(base64.b64decode(r[4], validate=True)).decode("utf-8")
+        except (ValueError, zlib.error) as exc:
+            raise RegisterError(f"report_snapshots id {r[0]}: the stored snapshot cannot be decoded ({exc}); "
+                                f"run `trial verify`") from None
+        if _sha(text) != r[3]:
+            raise RegisterError(f"report_snapshots id {r[0]}: the stored snapshot differs from its SHA-256 "
+                                f"(edited?); run `trial verify`")
+        return {"id": r[0], "quarter": r[1], "created": r[2], "sha256": r[3], "json": text}
 
     # randomization inference ------------------------------------------------------
     def rerandomizer(self):

@@ -1,4 +1,4 @@
-"""Demo step: the steering group's quarterly report (HTML, PDF, report_data.json)."""
+"""Demo step: the steering group's quarterly report (HTML, PDF, report_data.json; snapshot in the register)."""
 from __future__ import annotations
 
 TITLE = "Quarterly report to the steering group"
@@ -23,6 +23,8 @@ def run(ctx) -> None:
     for p in (files.html, files.pdf, files.data):
         if p is not None:
             ctx.echo(f"  {p.relative_to(ctx.out)}")
+    ctx.echo(f"  exact figures: register snapshot for {data.quarter} (report_data.json holds only what the "
+             f"report shows)")
     if files.note:
         ctx.echo(f"  {files.note}")
     ctx.echo(f"  ({time.perf_counter() - t0:.1f} s)")

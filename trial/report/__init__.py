@@ -19,6 +19,7 @@ from ._data import (
 )
 from ._disclosure import SuppressedTable, cell_bounds, check_min_cell, suppress
 from ._figures import plot_forest, plot_payback, plot_self_supporting
+from ._public import disclose
 from ._render import ReportFiles, effect_hidden, render_html, write_report
 from ._text import effect_sentence
 
@@ -27,7 +28,7 @@ __all__ = [
     "BusinessCaseSummary", "BusinessTable", "DetectableRow", "Change", "ReportError", "ReportFiles",
     "SuppressedTable", "assemble", "compare", "parse_quarter", "quarter_end", "suppress", "cell_bounds",
     "check_min_cell", "render_html", "write_report", "effect_sentence", "effect_hidden", "plot_forest",
-    "plot_self_supporting", "plot_payback", "make_report",
+    "plot_self_supporting", "plot_payback", "make_report", "disclose", "previous_snapshot",
 ]
 
 
@@ -35,10 +36,19 @@ def make_report(register, out, *, quarter: str | None = None, lang: str = "da", 
                 rng=None) -> tuple[ReportData, ReportFiles]:
     """Assemble the report data from ``register`` and write HTML, PDF and JSON to ``out``.
 
-    ``previous`` is a :class:`ReportData`, a path to a ``report_data.json``, or
-    None to pick up the latest ``out/report_data*.json`` from an earlier
-    quarter. Besides ``report_data.json`` a copy ``report_data_<quarter>.json``
-    is kept, so a later quarter finds its predecessor even after a rerun.
+    The exact figures (no disclosure control) are stored in the register as
+    this quarter's snapshot (``Register.store_report_snapshot``), in the same
+    step as the files; ``report_data.json`` holds only what the report shows
+    (:func:`disclose`). Besides ``report_data.json`` a copy
+    ``report_data_<quarter>.json`` is kept.
+
+    ``previous`` is a :class:`ReportData`, a path to a (disclosure-controlled)
+    ``report_data.json``, or None: then the register's newest snapshot of an
+    earlier quarter (:func:`previous_snapshot`), or failing that the latest
+    ``out/report_data*.json`` from an earlier quarter. Changes are compared on
+    disclosure-controlled figures either way.
+
+    Returns the exact :class:`ReportData` (with its changes) and the files.
     """
     from pathlib import Path
 
@@ -53,11 +63,26 @@ def make_report(register, out, *, quarter: str | None = None, lang: str = "da", 
         prev = ReportData.from_json(prev)
     data = assemble(register, quarter=quarter, lang=lang, rng=rng)
     if prev is None:
+        prev = previous_snapshot(register, data.quarter, trial_id=data.trial_id)
+    if prev is None:
         prev = _find_previous(out, data)
     data = data.with_changes(prev)
-    files = write_report(data, out, pdf=pdf)
+    snapshot = data.to_json()
+    files = write_report(data, out, pdf=pdf,
+                         on_commit=lambda: register.store_report_snapshot(data.quarter, snapshot))
     (out / f"report_data_{data.quarter}.json").write_text(files.data.read_text(encoding="utf-8"), encoding="utf-8")
     return data, files
+
+
+def previous_snapshot(register, quarter: str, *, trial_id: str | None = None) -> ReportData | None:
+    """The register's newest report snapshot from a quarter before ``quarter`` (None if there is none)."""
+    snap = register.report_snapshot(before=quarter)
+    if snap is None:
+        return None
+    data = ReportData.from_json(snap["json"])
+    if trial_id is not None and data.trial_id != trial_id:
+        return None
+    return data
 
 
 def _find_previous(out, data):

@@ -155,8 +155,23 @@ def _effects(table: pd.DataFrame | None, proto, descriptive_default: bool) -> tu
             goal_da=ep.goal_da, direction=ep.direction,
             treatment_count=int(round(tm * nt)) if ep.type == "binary" and math.isfinite(tm) else None,
             control_count=int(round(cm * nc)) if ep.type == "binary" and math.isfinite(cm) else None,
-            note=str(r["note"]) if "note" in r.index and isinstance(r["note"], str) else ""))
+            note=str(r["note"]) if "note" in r.index and isinstance(r["note"], str) else "",
+            rejected=_bool_or_none(r["rejected"]) if "rejected" in r.index else None,
+            hierarchy=int(r["hierarchy"]) if "hierarchy" in r.index and pd.notna(r["hierarchy"]) else 0))
     return tuple(rows)
+
+
+def _bool_or_none(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return bool(v)
+
+
+def _count_words(k: int, min_cell: int, da: bool) -> str:
+    """A count of citizens for a sentence, or "færre end <min_cell>" when it is 1 to min_cell - 1."""
+    if 1 <= k < min_cell:
+        return f"færre end {min_cell}" if da else f"fewer than {min_cell}"
+    return str(k)
 
 
 def _detectable(proto, effects: tuple[EffectRow, ...], flow: FlowData) -> tuple[DetectableRow, ...]:
@@ -312,8 +327,9 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
         for ep in proto.primary_endpoints:
             k = int(miss_any.get(ep.id, 0))
             if k:
-                quality.append(f"{ep.label_da if da else ep.label_en}: udfald mangler endnu for {k} borgere."
-                               if da else f"{ep.label_en}: outcome still missing for {k} citizens.")
+                kk = _count_words(k, min_cell, da)
+                quality.append(f"{ep.label_da}: udfald mangler endnu for {kk} borgere."
+                               if da else f"{ep.label_en}: outcome still missing for {kk} citizens.")
         unmatched = sum(int(v) for v in (outcomes.unmatched or {}).values())
         if unmatched:
             quality.append(f"{unmatched} rækker i dataudtrækkene vedrører borgere uden for forsøget og er ikke brugt."
@@ -321,8 +337,9 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
                            f"and are not used.")
     forced = int(enr["forced"].sum()) if "forced" in enr.columns else 0
     if forced:
-        quality.append(f"{forced} tildelinger blev tvunget af kapacitetsreglen." if da
-                       else f"{forced} allocations were forced by the capacity rule.")
+        kk = _count_words(forced, min_cell, da)
+        quality.append(f"{kk} tildelinger blev tvunget af kapacitetsreglen." if da
+                       else f"{kk} allocations were forced by the capacity rule.")
 
     pt, pc = _planned(proto)
     return ReportData(

@@ -15,7 +15,7 @@ import pandas as pd
 from .._format import fmt_number
 from ._disclosure import HIDDEN, suppress
 
-__all__ = ["flow_tables", "consort_svg", "REASONS"]
+__all__ = ["flow_tables", "flow_hidden", "consort_svg", "REASONS"]
 
 REASONS = {
     "age": ("Alder uden for målgruppen", "Age outside the target group"),
@@ -63,6 +63,22 @@ def flow_tables(flow, min_cell: int, lang: str = "da") -> dict:
             for name in ("excluded", "lost", "not_analysed")}
 
 
+def flow_hidden(flow, min_cell: int, lang: str = "da") -> dict:
+    """The suppressed reason tables plus which "followed"/"analysed" boxes the diagram hides.
+
+    Keys: ``excluded``, ``lost``, ``not_analysed`` (:class:`SuppressedTable`) and
+    ``followed_t``, ``followed_c``, ``analysed_t``, ``analysed_c`` (bool). A hidden
+    loss total would follow from "allocated − followed", so "followed" is hidden
+    with it; "analysed" likewise with the not-analysed total.
+    """
+    tabs: dict = flow_tables(flow, min_cell, lang)
+    for col in ("t", "c"):
+        fol = bool(tabs["lost"].hidden.loc["total", col])
+        tabs[f"followed_{col}"] = fol
+        tabs[f"analysed_{col}"] = fol or bool(tabs["not_analysed"].hidden.loc["total", col])
+    return tabs
+
+
 def _n(v, hidden=False, lang="da"):
     if hidden:
         return HIDDEN
@@ -91,7 +107,7 @@ def consort_svg(data) -> str:
     lang = data.lang
     f = data.flow
     k = data.min_cell
-    tabs = flow_tables(f, k, lang)
+    tabs = flow_hidden(f, k, lang)
     da = lang == "da"
     n = lambda v: _n(v, lang=lang)  # noqa: E731
 
@@ -141,8 +157,7 @@ def consort_svg(data) -> str:
     boxes = []
     for (label, rand, col, fol, ana), x in zip(arms, xs):
         # a hidden loss total would follow from "allocated - followed": hide the later box too
-        hide_fol = bool(lo.hidden.loc["total", col])
-        hide_ana = hide_fol or bool(na.hidden.loc["total", col])
+        hide_fol, hide_ana = tabs[f"followed_{col}"], tabs[f"analysed_{col}"]
         l1 = [f"{label}: {'tildelt' if da else 'allocated'} (n = {n(rand)})"]
         l2 = ([f"{'Mistet til opfølgning' if da else 'Lost to follow-up'} (n = {total(lo, col)})"]
               + reason_lines(lo, col) + [f"{'Fulgt' if da else 'Followed'} (n = {_n(fol, hide_fol, lang)})"])

@@ -162,6 +162,8 @@ class EffectRow:
     treatment_count: int | None = None   # binary endpoints: citizens with the outcome
     control_count: int | None = None
     note: str = ""
+    rejected: bool | None = None          # confirmatory, from the analysis date: null hypothesis rejected
+    hierarchy: int = 0                    # position in the pre-specified fixed sequence (confirmatory)
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,7 @@ class ReportData:
     primary_estimator: str = "difference_in_means"
     notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
+    disclosure_controlled: bool = False   # True: counts the report hides are null (see trial.report.disclose)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -416,8 +419,16 @@ _CHANGE_LABELS = {
 
 
 def compare(previous: ReportData, current: ReportData) -> tuple[Change, ...]:
-    """Key figures that differ between two quarters' report data (counts, effects, payback)."""
-    prev, cur = previous.key_figures(), current.key_figures()
+    """Key figures that differ between two quarters' report data (counts, effects, payback).
+
+    Both quarters pass disclosure control first (:func:`trial.report.disclose`):
+    a figure its own quarter's report hides is None here, and a figure hidden
+    in both quarters is not listed, so the table of changes never shows what
+    either report hides.
+    """
+    from ._public import disclose
+
+    prev, cur = disclose(previous).key_figures(), disclose(current).key_figures()
     labels = {e.endpoint: (e.label_da, e.label_en, e.type) for e in current.effects}
     out = []
     for key in cur:
@@ -433,6 +444,8 @@ def compare(previous: ReportData, current: ReportData) -> tuple[Change, ...]:
             da, en, kind = _CHANGE_LABELS[key]
             label = (da, en)
         if p is None and c is None:
+            continue
+        if key.startswith("effect.") and c is None:  # hidden this quarter: say nothing about it
             continue
         if p is not None and c is not None and abs(float(p) - float(c)) < 1e-12:
             continue

@@ -18,9 +18,9 @@ from .. import __version__
 from .._format import fmt_date_da, fmt_number
 from ._consort import consort_svg
 from ._disclosure import HIDDEN
-from ._text import T, effect_sentence, fmt_en, quarter_label
+from ._text import T, bc_label_en, effect_sentence, fmt_en, quarter_label
 
-__all__ = ["render_html", "write_report", "ReportFiles", "effect_hidden", "write_pdf"]
+__all__ = ["render_html", "write_report", "ReportFiles", "effect_hidden", "balance_hidden", "write_pdf"]
 
 _VAR_LABELS = {
     "age": ("Alder (år, gennemsnit)", "Age (years, mean)"),
@@ -51,6 +51,13 @@ def effect_hidden(e, min_cell: int) -> bool:
     tc = e.treatment_count if e.treatment_count is not None else _round_count(e.treatment_mean, e.n_treatment)
     cc = e.control_count if e.control_count is not None else _round_count(e.control_mean, e.n_control)
     return _small(tc, e.n_treatment, min_cell) or _small(cc, e.n_control, min_cell)
+
+
+def balance_hidden(b, min_cell: int) -> bool:
+    """True when a binary baseline row's share would reveal a group of fewer than ``min_cell`` citizens."""
+    if b.kind != "binary":
+        return False
+    return _small(b.treatment_count, b.n_treatment, min_cell) or _small(b.control_count, b.n_control, min_cell)
 
 
 def _round_count(mean, n):
@@ -155,16 +162,19 @@ def _summary(d, f: _Fmt) -> str:
         parts.append(f"Forskellene er foreløbige og beskrivende indtil analysedatoen {f.date(d.analysis_date)}."
                      if da else f"Differences are preliminary and descriptive until the analysis date "
                      f"{f.date(d.analysis_date)}.")
-    conf = [e for e in d.effects if e.role == "confirmatory"]
-    for e in conf:
-        label = e.label_da if da else e.label_en
-        if effect_hidden(e, d.min_cell):
-            parts.append(f"{label}: ikke vist endnu (for få borgere)." if da
-                         else f"{label}: not shown yet (too few citizens).")
-        else:
-            parts.append(f"{label}: " + effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint,
-                                                         etype=e.type, label_da=e.label_da, label_en=e.label_en,
-                                                         lang=d.lang) + ".")
+    conf = sorted((e for e in d.effects if e.role == "confirmatory"), key=lambda e: e.hierarchy)
+    if conf and not d.descriptive_only:
+        parts.append(f"De {_n_word(len(conf), da)} bekræftende mål er afprøvet i den aftalte, faste rækkefølge:"
+                     if da else f"The {_n_word(len(conf), da)} confirmatory goals were tested in the pre-specified "
+                     f"fixed order:")
+    goals = [_goal_sentence(e, d, f) for e in conf]
+    after = []
+    if not d.descriptive_only and any(e.rejected is False for e in conf):
+        after.append("Når forsøget ikke kan vise en effekt, betyder det ikke, at indsatsen er uden virkning, men at "
+                     "forskellen ikke kan skelnes fra tilfældigheder med det antal borgere, forsøget har." if da else
+                     "When the trial cannot show an effect, this does not mean that the programme is without effect, "
+                     "only that the difference cannot be told apart from chance with the number of citizens in the "
+                     "trial.")
     bc = d.business_case
     if bc is not None:
         if da:
@@ -177,15 +187,87 @@ def _summary(d, f: _Fmt) -> str:
             if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
                 s += (f", and the probability that the investment has paid for itself within "
                       f"{bc.payback_horizon_years} years is {f.pct(bc.prob_payback)}")
-        parts.append(s if s.endswith(".") else s + ".")
-    return f'<p class="summary">{escape(" ".join(parts))}</p>'
+        after.append(s if s.endswith(".") else s + ".")
+    body = f"<p>{escape(' '.join(parts))}</p>"
+    if goals:
+        body += "<ul>" + "".join(f"<li>{escape(g)}</li>" for g in goals) + "</ul>"
+    if after:
+        body += f"<p>{escape(' '.join(after))}</p>"
+    return f'<div class="summary">{body}</div>'
+
+
+_N_WORDS = {"da": ("nul", "ét", "to", "tre", "fire", "fem", "seks"),
+            "en": ("zero", "one", "two", "three", "four", "five", "six")}
+
+
+def _n_word(n: int, da: bool) -> str:
+    words = _N_WORDS["da" if da else "en"]
+    return words[n] if 0 <= n < len(words) else str(n)
+
+
+def _goal_sentence(e, d, f: _Fmt) -> str:
+    """One confirmatory goal in plain words for the summary.
+
+    Before the analysis date: the difference, described. From the analysis date: whether the trial shows
+    the effect (the pre-specified fixed-sequence test rejected the null hypothesis) in words a non-statistician
+    reads, never "no effect" from a non-significant result.
+    """
+    da = f.da
+    label = e.label_da if da else e.label_en
+    hidden = effect_hidden(e, d.min_cell)
+    words = "" if hidden else effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint, etype=e.type,
+                                              label_da=e.label_da, label_en=e.label_en, lang=d.lang)
+    if d.descriptive_only or e.rejected is None:
+        if hidden:
+            return (f"{label}: ikke vist endnu (for få borgere)." if da
+                    else f"{label}: not shown yet (too few citizens).")
+        if not d.descriptive_only:  # after the analysis date but no test result (e.g. no p-value)
+            return (f"{label}: kan ikke afgøres endnu ({words})." if da
+                    else f"{label}: cannot be decided yet ({words}).")
+        return f"{label}: {words}."
+    tail = "" if hidden else f" ({words})"
+    if e.rejected:
+        same_way = not math.isfinite(e.goal) or e.goal == 0 or (e.estimate > 0) == (e.goal > 0)
+        if same_way:
+            return (f"{label}: Forsøget viser, at indsatsen virker{tail}." if da
+                    else f"{label}: The trial shows that the programme works{tail}.")
+        return (f"{label}: Forsøget viser en forskel i den modsatte retning af målet{tail}." if da
+                else f"{label}: The trial shows a difference in the opposite direction to the goal{tail}.")
+    blocked = math.isfinite(e.p_value) and e.p_value < d.alpha
+    if blocked:
+        return (f"{label}: Forsøget kan ikke vise en effekt efter de aftalte regler, fordi et mål før det i "
+                f"rækkefølgen ikke blev påvist{'; tallene alene peger på ' + words if words else ''}." if da else
+                f"{label}: The trial cannot show an effect under the pre-specified rules, because a goal before it "
+                f"in the order was not shown{'; the figures alone point to ' + words if words else ''}.")
+    return (f"{label}: Forsøget kan ikke vise en effekt; forskellen kan skyldes tilfældigheder{tail}." if da else
+            f"{label}: The trial cannot show an effect; the difference may be due to chance{tail}.")
 
 
 def _enrollment(d, f: _Fmt) -> str:
+    """Cumulative randomizations per quarter against the plan, up to the last quarter in which they moved.
+
+    Later quarters would repeat the same row; one line says so and gives the current total instead.
+    """
+    from ._public import _enrollment as enr_disclosed
+
     k = d.min_cell
-    c = lambda v: HIDDEN if 1 <= v < k else f.count(v)  # noqa: E731
-    rows = [[escape(quarter_label(p.quarter, d.lang)), f.count(p.planned), c(p.treatment), c(p.control),
-             c(p.treatment + p.control)] for p in d.enrollment]
+    pts = enr_disclosed(d.enrollment, k)   # one arm hidden -> both hidden (the total would give it back)
+    c = lambda v: HIDDEN if v is None or 1 <= v < k else f.count(v)  # noqa: E731
+    last = 0
+    for i in range(1, len(d.enrollment)):
+        a, b = d.enrollment[i - 1], d.enrollment[i]
+        if (a.planned, a.treatment, a.control) != (b.planned, b.treatment, b.control):
+            last = i
+    shown, rest = pts[:last + 1], pts[last + 1:]
+    rows: list = [[escape(quarter_label(p.quarter, d.lang)), f.count(p.planned), c(p.treatment), c(p.control),
+                   c(d.enrollment[i].treatment + d.enrollment[i].control)] for i, p in enumerate(shown)]
+    if rest:
+        tot = c(d.enrollment[-1].treatment + d.enrollment[-1].control)
+        since = quarter_label(shown[-1].quarter, d.lang)
+        now = quarter_label(rest[-1].quarter, d.lang)
+        line = (f"Siden {since}: ingen nye randomiseringer. I alt {tot} randomiseret pr. {now}." if f.da else
+                f"Since {since}: no new randomizations. In total {tot} randomized as of {now}.")
+        rows.append(_Span(f'<span class="since">{escape(line)}</span>'))
     head = (["Kvartal", "Plan (i alt)", d.treatment_label(), d.control_label(), "I alt"] if f.da else
             ["Quarter", "Plan (total)", d.treatment_label(), d.control_label(), "Total"])
     planned = d.planned_treatment + d.planned_control
@@ -198,7 +280,7 @@ def _enrollment(d, f: _Fmt) -> str:
            f"The trial is to randomize {f.count(planned)} citizens ({f.count(d.planned_treatment)} in the treatment "
            f"group). So far {f.count(total)} are randomized, {f.pct(share)} of the plan. Figures are cumulative "
            f"at the end of each quarter.")
-    return f"<p>{escape(txt)}</p>" + _table(head, rows, num_cols=(1, 2, 3, 4))
+    return f"<p>{escape(txt)}</p>" + _table(head, rows, num_cols=(1, 2, 3, 4), cls="enrollment")
 
 
 def _flow(d, f: _Fmt) -> str:
@@ -215,7 +297,7 @@ def _balance(d, f: _Fmt) -> str:
     for b in d.balance:
         lab = _VAR_LABELS.get(b.variable, (b.variable, b.variable))[0 if f.da else 1]
         if b.kind == "binary":
-            hide = _small(b.treatment_count, b.n_treatment, k) or _small(b.control_count, b.n_control, k)
+            hide = balance_hidden(b, k)
             tv = HIDDEN if hide else f.pct(b.treatment_value)
             cv = HIDDEN if hide else f.pct(b.control_value)
         else:
@@ -310,13 +392,14 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
     unit = (f"Beløb i 1.000 kr., {bc.price_level}-p/l. Besparelser er negative, udgifter positive." if f.da else
             f"Amounts in DKK 1,000, {bc.price_level} prices. Savings are negative, costs positive.")
     out.append(f'<p class="note">{escape(unit)}</p>')
+    tr = (lambda x: x) if f.da else bc_label_en
     for t in bc.tables:
-        rows = [[escape(lbl)] + [f.kr1000(v) for v in vals] + [f.kr1000(sum(vals))] for lbl, vals in t.rows]
+        rows = [[escape(tr(lbl))] + [f.kr1000(v) for v in vals] + [f.kr1000(sum(vals))] for lbl, vals in t.rows]
         rows.append([escape(t.total_label if f.da else "Total")] + [f.kr1000(v) for v in t.total]
                     + [f.kr1000(sum(t.total))])
-        out.append(f"<h3>{escape(t.title)}</h3>")
+        out.append(f'<div class="keep"><h3>{escape(tr(t.title))}</h3>')
         out.append(_table([""] + list(t.years) + ["I alt" if f.da else "Total"], rows,
-                          num_cols=tuple(range(1, len(t.years) + 2)), total_last=True))
+                          num_cols=tuple(range(1, len(t.years) + 2)), total_last=True) + "</div>")
     items = [("Tilbagebetalingstid, service" if f.da else "Payback, service", f.years(bc.payback_years_service)),
              ("Tilbagebetalingstid, samlet økonomi" if f.da else "Payback, total economy",
               f.years(bc.payback_years_total))]
@@ -331,7 +414,8 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
            f"The business case is the published BI25 calculation with the assumed effects replaced by the trial's "
            f"estimates; the probability is the share of {f.count(bc.n_resamples or 0)} simulations from the "
            f"estimates' uncertainty in which the investment pays for itself.")
-    out.append(f'<p class="note">{escape(how)}{(" " + escape(bc.note)) if bc.note else ""}</p>')
+    note = _bc_note(bc.note, f.da)
+    out.append(f'<p class="note">{escape(how)}{(" " + escape(note)) if note else ""}</p>')
     if b64:
         cap = ("Figur 4. Akkumuleret nettoudgift (investering plus varige ændringer) år for år; under nul er "
                "investeringen tjent hjem." if f.da else
@@ -339,6 +423,28 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
                "investment has paid for itself.")
         out.append(_figure(b64, cap, cap))
     return "".join(out)
+
+
+# the business case's notes (trial.business_case, in English) as the Danish report says them
+_BC_NOTES_DA = {
+    "unit amounts, phasing and investments are assumed (antaget); effects are marked per line":
+        "Enhedsbeløb, indfasning og investeringer er antagne; for hver linje er det markeret, om effekten er "
+        "målt i forsøget eller antaget.",
+    "some measured effects have no standard error; they are held fixed in the draws":
+        "Nogle målte effekter har ingen standardfejl; de holdes faste i simuleringerne.",
+}
+
+
+def _bc_note(note: str, da: bool) -> str:
+    """The business case's notes in the report's language (a Danish note for each known English one)."""
+    if not note:
+        return note
+    if not da:
+        return note.replace(" (antaget)", "")
+    out = note
+    for en, dk in _BC_NOTES_DA.items():
+        out = out.replace(en, dk)
+    return out
 
 
 def _detectable(d, f: _Fmt) -> str:
@@ -499,19 +605,26 @@ def write_pdf(html: str, path: Path) -> None:
     HTML(string=html, base_url=None).write_pdf(str(path))
 
 
-def write_report(data, out: str | Path, *, pdf: bool = True) -> ReportFiles:
+def write_report(data, out: str | Path, *, pdf: bool = True, on_commit=None) -> ReportFiles:
     """Write ``report.html``, ``report.pdf`` and ``report_data.json`` to ``out``.
 
-    Everything is rendered in memory and to temporary files first, then moved
-    into place, so a failure leaves no half-written report.
+    ``report_data.json`` holds the disclosure-controlled figures only
+    (:func:`trial.report.disclose`: what the report hides is ``null``); the
+    exact figures belong in the trial register (:func:`trial.report.make_report`
+    stores them there). Everything is rendered in memory and to temporary
+    files first; ``on_commit()`` (if given) runs after that and before the
+    files are moved into place, so a failure in either leaves no half-written
+    report.
     """
     import os
     import tempfile
 
+    from ._public import disclose
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     html = render_html(data)
-    js = data.to_json()
+    js = disclose(data).to_json()
     note = ""
     tmpdir = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
     try:
@@ -526,6 +639,8 @@ def write_report(data, out: str | Path, *, pdf: bool = True) -> ReportFiles:
             else:
                 write_pdf(html, tmpdir / "report.pdf")
                 pdf_path = out / "report.pdf"
+        if on_commit is not None:
+            on_commit()
         for name in ("report.html", "report_data.json", "report.pdf"):
             if (tmpdir / name).exists():
                 os.replace(tmpdir / name, out / name)

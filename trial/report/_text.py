@@ -10,7 +10,7 @@ import math
 
 from .._format import fmt_number
 
-__all__ = ["effect_sentence", "quarter_label", "T", "fmt_en"]
+__all__ = ["effect_sentence", "quarter_label", "T", "fmt_en", "bc_label_en"]
 
 # How each endpoint reads in a sentence: (Danish phrase, English phrase, scale, unit da, unit en, decimals).
 # Binary endpoints are counted per 100 citizens; rates per 100 citizens a year.
@@ -131,6 +131,47 @@ def effect_sentence(estimate: float, ci_low: float, ci_high: float, *, endpoint:
     if lang == "da":
         return f"{head}; usikkerheden spænder fra {bound(ci_low)} til {bound(ci_high)}"
     return f"{head}; the uncertainty ranges from {bound(ci_low)} to {bound(ci_high)}"
+
+
+# The published BI25 business case is in Danish; the English report names its tables and lines so.
+_BC_EN = {
+    "Forslagets samlede økonomiske konsekvenser": "Overall financial consequences of the proposal",
+    "Samlet økonomisk påvirkning": "Total financial impact",
+    "Beskæftigelseseffekt": "Employment effect",
+    "Kortere ressourceforløb": "Shorter ressourceforløb",
+    "Effekt på socialområdet": "Effect on social services",
+    "Samlet varig ændring": "Total permanent change",
+    "Virksomhedskonsulent": "Company consultant",
+    "Forsknings- og udviklingsbistand": "Research and development support",
+    "Fastholdelsesmentor": "Retention mentor",
+    "Sundhedsvejledning": "Health guidance",
+    "Personlig vejleder": "Personal guide",
+    "Samlede implementeringsomkostninger": "Total implementation costs",
+    "Tabel 1. Varige ændringer, service": "Table 1. Permanent changes, service",
+    "Varige ændringer totalt, service": "Total permanent changes, service",
+    "Tabel 2. Varige ændringer, efterspørgselsstyret indsats":
+        "Table 2. Permanent changes, demand-driven measures (EI)",
+    "Varige ændringer totalt, efterspørgselsstyret indsats": "Total permanent changes, demand-driven measures",
+    "Tabel 3. Varige ændringer, overførsler": "Table 3. Permanent changes, transfers (EO)",
+    "Varige ændringer totalt, overførsler": "Total permanent changes, transfers",
+    "Beskæftigelseseffekt 5 pct. i beskæftigelse": "Employment effect: 5 % into employment",
+    "Beskæftigelseseffekt 5 pct. vil overgå til fleksjob": "Employment effect: 5 % into a flex job",
+    "Støttekontaktperson SEL §99": "Support contact person (§99)",
+    "Støtte i egen bolig SEL §85": "Support in own home (§85)",
+    "Botilbud SEL §107": "Residential care (§107)",
+    "Kommunal medfinansiering psykiatri": "Municipal co-payment, psychiatry",
+}
+
+
+def bc_label_en(text: str) -> str:
+    """A business-case title or line name in English (``"Kortere ressourceforløb (BIF, EI)"`` ->
+    ``"Shorter ressourceforløb (BIF, EI)"``); unknown names are returned unchanged."""
+    if text in _BC_EN:
+        return _BC_EN[text]
+    head, sep, tail = text.partition(" (")
+    if sep and head in _BC_EN:
+        return f"{_BC_EN[head]} ({tail}"
+    return text
 
 
 def quarter_label(quarter: str, lang: str = "da") -> str:
