@@ -93,3 +93,25 @@ def test_treated_first_fast_path_equals_general_path():
     a, b = lin_hc2(y, t, x), lin_hc2(ys, ts, xs)
     np.testing.assert_allclose(a.estimate, b.estimate, atol=TOL)
     np.testing.assert_allclose(a.std_error, b.std_error, atol=TOL)
+
+
+def test_enrolled_mask_equals_fitting_the_enrolled_citizens_only():
+    # trials of unequal size padded to one array: citizens with enrolled = 0 are ignored by both estimators
+    y, t, x = _data(7, S=5, n=70, E=2)
+    rng = np.random.default_rng(7)
+    enrolled = (rng.random(t.shape) < 0.85).astype(float)
+    enrolled[:, :6] = 1
+    dim = difference_in_means(y, t, enrolled=enrolled)
+    lin = lin_hc2(y, t, x, enrolled=enrolled)
+    for s in range(y.shape[0]):
+        k = enrolled[s] > 0
+        xc = x[s, k] - x[s, k].mean(axis=0)
+        X = np.column_stack([np.ones(k.sum()), t[s, k], xc, t[s, k][:, None] * xc])
+        for e in range(y.shape[2]):
+            d = sm.OLS(y[s, k, e], X[:, :2]).fit(cov_type="HC2")
+            f = sm.OLS(y[s, k, e], X).fit(cov_type="HC2")
+            assert dim.estimate[s, e] == pytest.approx(d.params[1], abs=TOL)
+            assert dim.std_error[s, e] == pytest.approx(d.bse[1], abs=TOL)
+            assert lin.estimate[s, e] == pytest.approx(f.params[1], abs=TOL)
+            assert lin.std_error[s, e] == pytest.approx(f.bse[1], abs=TOL)
+            assert lin.df[s, e] == k.sum() - X.shape[1]

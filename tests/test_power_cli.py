@@ -76,3 +76,18 @@ def test_commands_have_help():
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name in ("power", "diagnose"):
         assert sub.choices[name].description and any(c.dest == name for c in sub._choices_actions)
+
+
+def test_size_and_coverage_keys(capsys):
+    out = _json(capsys, ["power", "--p-control", "0.05", "--p-treatment", "0.10", "--n-treatment", "100",
+                         "--n-control", "300", "--json"])
+    assert out["size"]["exact_hc2"] == pytest.approx(0.064988738149971928, rel=1e-9)   # R enumeration
+    assert out["coverage"]["exact_hc2"] == pytest.approx(0.9392778830779428, rel=1e-9)
+    assert out["size"]["fisher"] <= 0.05 and out["size"]["boschloo"] <= 0.05
+    rows = _json(capsys, ["power", "--protocol", "protocols/ressourceforloeb.toml", "--endpoints", "primary",
+                          "--json"])["endpoints"]
+    for r in rows:
+        assert {"size", "coverage", "power_fisher", "size_fisher", "power_boschloo", "size_boschloo"} <= set(r)
+    rows = _json(capsys, ["power", "--protocol", "protocols/ressourceforloeb.toml", "--endpoints", "primary",
+                          "--no-compare", "--json"])["endpoints"]
+    assert "power_fisher" not in rows[0] and "size" in rows[0]

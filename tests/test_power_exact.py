@@ -9,6 +9,7 @@ issue's figures are quoted to 2 decimals and checked at that precision.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -256,3 +257,55 @@ def test_hc2_fast_region_equals_thresholded_pvalues(n1, n0, alternative):
     for alpha in (0.05, 0.01):
         want = np.nan_to_num(p, nan=1.0) <= alpha
         assert np.array_equal(rejection_region("exact_hc2", n1, n0, alpha=alpha, alternative=alternative), want)
+
+
+# --------------------------------------------------------------------------- size and coverage next to power
+def test_exact_size_and_coverage_by_direct_enumeration_with_scipy():
+    # independent reference: scipy.stats.ttest_ind(equal_var=False) and its confidence_interval on every table
+    from trial.power import exact_coverage, exact_size
+
+    n1, n0, p0, p1 = 12, 20, 0.3, 0.55
+    rej_mass, cov_mass = 0.0, 0.0
+    for a in range(n1 + 1):
+        for b in range(n0 + 1):
+            y1, y0 = np.r_[np.ones(a), np.zeros(n1 - a)], np.r_[np.ones(b), np.zeros(n0 - b)]
+            if y1.var() + y0.var() == 0:
+                continue                                    # no standard error: no test, no interval
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)   # scipy: one arm without variance
+                r = stats.ttest_ind(y1, y0, equal_var=False)
+            if not np.isfinite(r.pvalue):
+                continue
+            lo, hi = r.confidence_interval(0.95)
+            w_null = stats.binom.pmf(a, n1, p0) * stats.binom.pmf(b, n0, p0)
+            w_alt = stats.binom.pmf(a, n1, p1) * stats.binom.pmf(b, n0, p0)
+            rej_mass += w_null * (r.pvalue <= 0.05)
+            cov_mass += w_alt * (lo <= p1 - p0 <= hi)
+    assert exact_size("exact_hc2", p0, n0, n1) == pytest.approx(rej_mass, abs=1e-9)
+    assert exact_coverage(p_control=p0, p_treatment=p1, n_control=n0, n_treatment=n1) == pytest.approx(cov_mass,
+                                                                                                     abs=1e-9)
+
+
+def test_protocol_table_reports_size_coverage_and_exact_alternatives(protocol):
+    from trial.power import exact_coverage, exact_size
+
+    res = protocol_power(protocol, endpoints="primary")
+    df = res.to_frame()
+    for r in df.itertuples():
+        assert r.size == pytest.approx(exact_size("exact_hc2", r.control_value, r.n_control, r.n_treatment), abs=0)
+        assert r.coverage == pytest.approx(exact_coverage(p_control=r.control_value, p_treatment=r.goal_value,
+                                                          n_control=r.n_control, n_treatment=r.n_treatment), abs=0)
+        for m in ("fisher", "boschloo"):
+            assert getattr(r, f"size_{m}") <= 0.05 + 1e-12              # exact tests: size <= alpha
+            assert getattr(r, f"power_{m}") == pytest.approx(power_two_proportions(
+                p_control=r.control_value, p_treatment=r.goal_value, n_control=r.n_control,
+                n_treatment=r.n_treatment, method=m).power, abs=1e-15)
+    emp = df[(df.endpoint == "ordinary_employment") & (df.n_control == 300)].iloc[0]
+    # the finding of docs/power.md: liberal HC2 at 5 % (100:300), Fisher/Boschloo hold alpha and have more power
+    assert round(emp["size"], 3) == 0.065 and round(emp["coverage"], 3) == 0.939
+    assert emp["power_fisher"] > emp["power"] and emp["power_boschloo"] > emp["power"]
+    assert "liberal" in res.summary() and "size" in res.summary()
+    lean = protocol_power(protocol, endpoints="primary", compare=()).to_frame()
+    assert not any(c.startswith("power_") for c in lean.columns) and "size" in lean.columns
+    with pytest.raises(ParameterError, match="compare"):
+        protocol_power(protocol, compare=("arcsine",))

@@ -16,7 +16,7 @@ import math
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trial.power import power_two_means, power_two_proportions
+from trial.power import exact_size, power_two_means, power_two_proportions
 
 shares = st.floats(min_value=0.03, max_value=0.6)
 analytic = st.sampled_from(["normal_unpooled", "normal_pooled", "normal_pooled_cc", "arcsine"])
@@ -76,8 +76,13 @@ def test_exact_power_rises_with_effect(p0, d, n1, n0):
     assume(p0 + d + 0.02 < 1)
     a = power_two_proportions(p_control=p0, p_treatment=p0 + d, n_control=n0, n_treatment=n1).power
     # The two-sided HC2 test with unequal groups is not unbiased: right next to the null its power can dip
-    # (found by hypothesis: 0.0606 -> 0.0604 for 0.125 vs 0.156 -> 0.177, 20 vs 60). Asserted from power 0.2 on.
+    # (found by hypothesis: 0.0606 -> 0.0604 for 0.125 vs 0.156 -> 0.177, 20 vs 60). Asserted from power 0.2 on,
+    # and only where the test holds its size: with rare outcomes and a small arm the HC2 test is liberal and
+    # its "power" is partly wrong-sign rejections (an arm with no events has no variance), which fall as the
+    # effect grows (found by hypothesis: 0.200 -> 0.146 for 0.031 vs 0.0625 -> 0.0825, 20 vs 152, where the
+    # exact size is 0.37; docs/power.md, "What this means for the protocol").
     assume(a >= 0.2)
+    assume(exact_size("exact_hc2", p0, n0, n1) <= 0.06)
     b = power_two_proportions(p_control=p0, p_treatment=p0 + d + 0.02, n_control=n0, n_treatment=n1).power
     assert b >= a - 1e-12
 

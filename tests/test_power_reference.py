@@ -176,3 +176,19 @@ def test_exact_hc2_power_equals_direct_enumeration_of_the_t_test():
                 tot += stats.binom.pmf(a, n1, p1) * stats.binom.pmf(b, n0, p0)
     ours = power_two_proportions(p_control=p0, p_treatment=p1, n_control=n0, n_treatment=n1).power
     assert ours == pytest.approx(tot, rel=1e-9)
+
+
+@pytest.mark.parametrize("quantity", ["size", "coverage"])
+def test_size_and_coverage_of_hc2_match_enumeration_in_r(quantity):
+    # R enumerates every table with pt() / qt() (tests/reference/power.R, section 4b); closed sums: 1e-9
+    from trial.power import exact_coverage, exact_size
+
+    ref = r_reference("enumeration_hc2", quantity)
+    assert len(ref) == 8
+    for r in ref.itertuples():
+        n0, n1 = int(r.n_control), int(r.n_treatment)
+        if quantity == "size":
+            got = exact_size("exact_hc2", r.p_control, n0, n1)
+        else:
+            got = exact_coverage(p_control=r.p_control, p_treatment=r.p_treatment, n_control=n0, n_treatment=n1)
+        assert got == pytest.approx(r.value, rel=1e-9), (r.p_control, r.p_treatment, n0, n1)

@@ -95,6 +95,10 @@ BAD = [
     ("breaks = [18, 30, 50, 65]", "breaks = [18, 50, 30, 65]", "strata[0].breaks", "increasing"),
     ('covariates = ["age", "prior_forloeb", "months_on_benefit", "psych_contact_12m"]',
      'covariates = ["age", "income"]', "analysis.covariates", "'income'"),
+    ("sd = 30.0", "sd = -30.0", "endpoints[3].sd", "above 0"),
+    ("dispersion = 1.0", "dispersion = -1", "endpoints[7].dispersion", "at least 0"),
+    ('goal = -0.15                         # 15 fewer of 100 (50 -> 35 %)',
+     'goal = -0.15\nsd = 0.5', "endpoints[0].sd", "continuous and count endpoints only"),
 ]
 
 

@@ -428,7 +428,7 @@ GOLDEN_2016_600 = {
 }
 
 
-GOLDEN_PROTOCOL = "6b3faffef05bcb2952d10788f5878b2e3a5622cdd155ebc3f4e121174848bae8"
+GOLDEN_PROTOCOL = "b00360e37d0d773c8eddd8146403ce0b588162b8f3bfb0351e2b8f3b1e3ac1a7"
 
 
 def test_golden_checksums_seed_2016(protocol, tmp_path):

@@ -152,6 +152,8 @@ class Endpoint:
     measure: str | None = None
     item: str | None = None
     wave: int | None = None
+    sd: float | None = None
+    dispersion: float | None = None
 
     @property
     def confirmatory(self) -> bool:
@@ -591,7 +593,7 @@ def loads(text: str, *, path: str | None = None) -> Protocol:
         p = f"endpoints[{i}]"
         _check_unknown(v, e, {"id", "label_da", "label_en", "type", "rule", "statuses", "events", "measure",
                               "item", "wave", "horizon_weeks", "control_value", "goal", "goal_da",
-                              "direction", "role", "hierarchy"}, p)
+                              "direction", "role", "hierarchy", "sd", "dispersion"}, p)
         eid = v.str_(e, "id", p)
         if eid in seen:
             v.fail(f"{p}.id", f"must be unique; {eid!r} is used twice")
@@ -625,6 +627,15 @@ def loads(text: str, *, path: str | None = None) -> Protocol:
                 v.fail(f"{p}.control_value", f"must be a share between 0 and 1 for a binary endpoint; got {control:g}")
             if not 0 <= control + goal <= 1:
                 v.fail(f"{p}.goal", f"control_value + goal must be a share between 0 and 1; got {control + goal:g}")
+        sd = dispersion = None
+        if "sd" in e:
+            if etype not in ("continuous", "count"):
+                v.fail(f"{p}.sd", f"applies to continuous and count endpoints only; this one is {etype!r}")
+            sd = v.num(e, "sd", p, lo=0, lo_open=True)
+        if "dispersion" in e:
+            if rule != "event_rate":
+                v.fail(f"{p}.dispersion", f"applies to event_rate endpoints only; this one uses {rule!r}")
+            dispersion = v.num(e, "dispersion", p, lo=0)
         direction = v.str_(e, "direction", p, choices=DIRECTIONS)
         if goal and (goal > 0) != (direction == "increase"):
             v.fail(f"{p}.goal", f"has sign opposite to direction = {direction!r}; got {goal:+g}")
@@ -637,7 +648,7 @@ def loads(text: str, *, path: str | None = None) -> Protocol:
             id=eid, label_da=v.str_(e, "label_da", p), label_en=v.str_(e, "label_en", p), type=etype, rule=rule,
             horizon_weeks=horizon, control_value=control, goal=goal, goal_da=v.str_(e, "goal_da", p),
             direction=direction, role=role, hierarchy=hierarchy, statuses=ep_statuses, events=ep_events,
-            measure=measure, item=item, wave=wave,
+            measure=measure, item=item, wave=wave, sd=sd, dispersion=dispersion,
         ))
     ranks = sorted(e.hierarchy for e in endpoints if e.hierarchy)
     if not ranks:

@@ -111,6 +111,24 @@ for (g in exact_designs) {
   add("enumeration_hc2", "power", hc2_exact(g[1], g[2], g[3], g[4]), "two.sided", g[1], g[2], g[3], g[4])
   add("enumeration_pooled_z", "power", pooled_exact(g[1], g[2], g[3], g[4]), "two.sided", g[1], g[2], g[3], g[4])
 }
+# 4b. Size of the HC2 test at the null (both arms at the control share) and exact coverage of its
+#     95 % interval (estimate +- qt(0.975, Welch df) * HC2 se) at the goal, by enumeration
+hc2_coverage <- function(pc, pt, nc, nt, level = 0.95) {
+  x1 <- 0:nt; x0 <- 0:nc
+  m1 <- outer(x1 / nt, rep(1, nc + 1)); m0 <- outer(rep(1, nt + 1), x0 / nc)
+  v1 <- m1 * (1 - m1) / (nt - 1); v0 <- m0 * (1 - m0) / (nc - 1)
+  se <- sqrt(v1 + v0)
+  df <- (v1 + v0)^2 / (v1^2 / (nt - 1) + v0^2 / (nc - 1))
+  q <- qt(1 - (1 - level) / 2, df)
+  cov <- !is.na(q) & se > 0 & abs(m1 - m0 - (pt - pc)) <= q * se
+  w <- outer(dbinom(x1, nt, pt), dbinom(x0, nc, pc))
+  sum(w[cov])
+}
+for (g in exact_designs) {
+  add("enumeration_hc2", "size", hc2_exact(g[1], g[1], g[3], g[4]), "two.sided", g[1], g[1], g[3], g[4])
+  add("enumeration_hc2", "coverage", hc2_coverage(g[1], g[2], g[3], g[4]), "two.sided", g[1], g[2], g[3], g[4])
+}
+
 for (g in list(c(0.10, 0.30, 40, 30), c(0.05, 0.20, 60, 20), c(0.5, 0.3, 50, 50))) {
   add("fisher.test_enumeration", "power", fisher_exact_power(g[1], g[2], g[3], g[4]), "two.sided",
       g[1], g[2], g[3], g[4])

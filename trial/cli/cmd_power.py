@@ -23,6 +23,11 @@ def add_parser(sub) -> None:
     p.add_argument("--assume", action="append", default=[], metavar="ENDPOINT.KEY=VALUE",
                    help="assumption for --protocol, e.g. benefit_weeks.sd=30 or psych_admission_days.dispersion=2")
     p.add_argument("--endpoints", choices=("all", "primary"), default="all", help="endpoints for --protocol")
+    p.add_argument("--compare", action="append", metavar="METHOD",
+                   help="exact tests shown next to the primary one for --protocol (repeatable; default fisher and "
+                        "boschloo, whose size is at most alpha by construction)")
+    p.add_argument("--no-compare", action="store_true",
+                   help="with --protocol: show no alternative tests (Boschloo takes ~2 s at 100:900)")
     p.add_argument("--p-control", type=float, help="share in the kontrolgruppe")
     p.add_argument("--p-treatment", type=float, help="share in the deltagergruppe (omit with --power: MDE)")
     p.add_argument("--n-treatment", type=int, help="deltagergruppe size")
@@ -83,8 +88,16 @@ def run(args) -> int:
         design = {"p_control": args.p_control, "n_treatment": args.n_treatment, "n_control": args.n_control,
                   "alpha": args.alpha, "alternative": args.alternative}
         if args.p_treatment is not None:
+            from ..power import EXACT_METHODS, exact_coverage, exact_size
+
+            size = {m: exact_size(m, args.p_control, args.n_control, args.n_treatment, alpha=args.alpha,
+                                  alternative=args.alternative) for m in methods if m in EXACT_METHODS}
+            coverage = {"exact_hc2": exact_coverage(p_control=args.p_control, p_treatment=args.p_treatment,
+                                                    n_control=args.n_control, n_treatment=args.n_treatment,
+                                                    confidence_level=1 - args.alpha)}
             print_json({"power": res.power, "design": {**design, "p_treatment": args.p_treatment},
-                        "notes": {r.method: r.note for r in res.results if r.note}})
+                        "notes": {r.method: r.note for r in res.results if r.note},
+                        "size": size, "coverage": coverage})
         else:
             first = res.results[0]
             print_json({"mde": {"p_treatment": first.treatment_value, "difference": first.difference,
@@ -103,8 +116,9 @@ def _run_protocol(args) -> int:
     from ..protocol import load
 
     proto = load(args.protocol)
+    compare = () if args.no_compare else tuple(args.compare or ("fisher", "boschloo"))
     res = protocol_power(proto, control_sizes=args.control_size, power=args.power or 0.8,
-                         assumptions=_assumptions(args.assume), endpoints=args.endpoints)
+                         assumptions=_assumptions(args.assume), endpoints=args.endpoints, compare=compare)
     if args.json:
         print_json(res.to_dict())
     else:

@@ -9,7 +9,8 @@ exactly one of power, effect and control size out to have it solved for.
 from __future__ import annotations
 
 from ._binary import (ANALYTIC_METHODS, BINARY_METHODS, EXACT_METHODS, boschloo_pvalues, compare_methods,
-                      exact_power, fisher_pvalues, hc2_pvalues, power_two_proportions, rejection_region)
+                      exact_coverage, exact_power, exact_size, fisher_pvalues, hc2_pvalues, power_two_proportions,
+                      rejection_region)
 from ._design import (DEFAULT_INVESTMENT, DEFAULT_UNIT_SAVING, break_even_effect, power_by_control_size,
                       power_curve, protocol_power)
 from ._other import events_needed, power_rates, power_time_to_event, power_two_means
@@ -20,7 +21,7 @@ from ._results import (BreakEvenResult, CapacityResult, MethodComparison, PowerC
 __all__ = [
     "ANALYTIC_METHODS", "BINARY_METHODS", "EXACT_METHODS",
     "power_two_proportions", "compare_methods", "rejection_region", "exact_power",
-    "fisher_pvalues", "boschloo_pvalues", "hc2_pvalues",
+    "fisher_pvalues", "boschloo_pvalues", "hc2_pvalues", "exact_size", "exact_coverage",
     "power_two_means", "power_rates", "power_time_to_event", "events_needed",
     "power_by_control_size", "break_even_effect", "power_curve", "protocol_power",
     "DEFAULT_UNIT_SAVING", "DEFAULT_INVESTMENT",

@@ -18,14 +18,14 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from ..exceptions import ParameterError
-from ._common import (check_alpha, check_alternative, check_direction, check_n, check_power,
+from ._common import (check_alpha, check_alternative, check_direction, check_n, check_number, check_power,
                       check_probability, exactly_one_missing)
 from ._results import MethodComparison, PowerResult
 
 __all__ = [
     "ANALYTIC_METHODS", "EXACT_METHODS", "BINARY_METHODS",
     "power_two_proportions", "compare_methods", "rejection_region", "exact_power",
-    "fisher_pvalues", "boschloo_pvalues", "hc2_pvalues",
+    "fisher_pvalues", "boschloo_pvalues", "hc2_pvalues", "exact_size", "exact_coverage",
 ]
 
 ANALYTIC_METHODS = ("normal_unpooled", "normal_pooled", "normal_pooled_cc", "arcsine")
@@ -331,6 +331,53 @@ def exact_power(region: np.ndarray, p_control, p_treatment) -> np.ndarray:
     b1 = _binom_matrix(n1, p1)
     out = b1 @ (region.astype(float) @ b0)
     return out if np.ndim(p_treatment) else float(out[0])
+
+
+def exact_size(method: str, p: float, n_control: int, n_treatment: int, *, alpha: float = 0.05,
+               alternative: str = "two-sided") -> float:
+    """Exact rejection rate of an exact test when both arms have the share ``p`` (its size at ``p``).
+
+    The sum of ``Binom(x_t; n_t, p) Binom(x_c; n_c, p)`` over the tables the
+    test rejects. Fisher's and Boschloo's tests are exact (at most ``alpha``
+    for every ``p``); the HC2/Welch and pooled z tests are not.
+
+    Examples
+    --------
+    >>> round(exact_size("exact_hc2", 0.05, n_control=300, n_treatment=100), 4)
+    0.065
+    """
+    p = check_probability("p", p)
+    n0, n1 = check_n("n_control", n_control), check_n("n_treatment", n_treatment)
+    region = rejection_region(method, n1, n0, alpha=check_alpha(alpha), alternative=check_alternative(alternative))
+    return float(exact_power(region, p, p))
+
+
+def exact_coverage(*, p_control, p_treatment, n_control, n_treatment, confidence_level=0.95) -> float:
+    """Exact coverage of the HC2/Welch interval for the difference in shares, by enumeration.
+
+    The probability, under independent binomials, that
+    ``m_t - m_c +- t_{df, (1 + level)/2} se`` (HC2 standard error, Welch df:
+    ``estimatr::difference_in_means``) contains ``p_treatment - p_control``.
+    Tables with a zero standard error have no interval (count as not covering).
+
+    Examples
+    --------
+    >>> round(exact_coverage(p_control=0.05, p_treatment=0.10, n_control=300, n_treatment=100), 4)
+    0.9393
+    """
+    p0, p1 = check_probability("p_control", p_control), check_probability("p_treatment", p_treatment)
+    n0, n1 = check_n("n_control", n_control), check_n("n_treatment", n_treatment)
+    level = check_number("confidence_level", confidence_level, lo=0.0, hi=1.0)
+    x1, x0 = _grid(n1, n0)
+    m1, m0 = x1 / n1, x0 / n0
+    v1, v0 = m1 * (1 - m1) / (n1 - 1), m0 * (1 - m0) / (n0 - 1)
+    se = np.sqrt(v1 + v0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1))
+        covered = (se > 0) & (2 * special.stdtr(df, -np.abs(m1 - m0 - (p1 - p0)) / se) >= 1 - level)
+    b1 = stats.binom.pmf(np.arange(n1 + 1), n1, p1)
+    b0 = stats.binom.pmf(np.arange(n0 + 1), n0, p0)
+    return float(b1 @ covered.astype(float) @ b0)
 
 
 # --------------------------------------------------------------------------- solving

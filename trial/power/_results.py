@@ -256,16 +256,28 @@ class ProtocolPower(_Shown):
                 "target_power": self.target_power, "endpoints": [dict(r) for r in self.rows]}
 
     def summary(self) -> str:
+        rows = [dict(r) for r in self.rows]
+        compare = [k[len("power_"):] for k in (rows[0] if rows else {}) if k.startswith("power_")]
         lines = [f"Power of protocol {self.trial_id} at the BI25 goals "
                  f"({self.n_treatment} treated, alpha {self.alpha:g}, {self.alternative}; "
                  f"MDE at {self.target_power:.0%} power)",
-                 f"  {'endpoint':<26} {'role':<10} {'control':>8} {'goal':>8} {'n_ctrl':>6} {'power':>6} "
-                 f"{'MDE':>8}  method"]
-        for r in self.rows:
+                 f"  {'endpoint':<26} {'role':<11} {'control':>8} {'goal':>8} {'n_ctrl':>6} {'power':>6} "
+                 f"{'MDE':>8} {'size':>6} {'cover':>6}"
+                 + "".join(f" {m[:8] + ' pw':>11} {'size':>6}" for m in compare) + "  method"]
+        for r in rows:
             lines.append(
-                f"  {r['endpoint']:<26} {r['role']:<10} {fmt(r['control_value'], 3):>8} {r['goal']:>+8.3g} "
-                f"{r['n_control']:>6} {fmt(r['power'], 3):>6} {fmt(r['mde_difference'], 4):>8}  {r['method']}"
-                + (f"  ({r['note']})" if r.get("note") else ""))
+                f"  {r['endpoint']:<26} {r['role']:<11} {fmt(r['control_value'], 3):>8} {r['goal']:>+8.3g} "
+                f"{r['n_control']:>6} {fmt(r['power'], 3):>6} {fmt(r['mde_difference'], 4):>8} "
+                f"{fmt(r.get('size'), 3):>6} {fmt(r.get('coverage'), 3):>6}"
+                + "".join(f" {fmt(r.get(f'power_{m}'), 3):>11} {fmt(r.get(f'size_{m}'), 3):>6}" for m in compare)
+                + f"  {r['method']}" + (f"  ({r['note']})" if r.get("note") else ""))
+        lines.append(f"  size: exact rejection rate at the null (control share in both arms; nominal {self.alpha:g}); "
+                     f"cover: exact coverage of the HC2/Welch {1 - self.alpha:.0%} interval at the goal")
+        liberal = [f"{r['endpoint']} ({r['n_control']} controls: {r['size']:.3f})" for r in rows
+                   if (r.get("size") or 0) > self.alpha * 1.1]
+        if liberal:
+            lines.append(f"  the primary test is liberal (size above {self.alpha * 1.1:.3g}) for: {', '.join(liberal)}; "
+                         f"see docs/power.md, 'What this means for the protocol'")
         return "\n".join(lines)
 
 
