@@ -71,7 +71,8 @@ def test_marks_measured_and_assumed(fed):
     assert basis["ordinary_employment"] == "målt" and basis["par85"] == "antaget"
     assert fed.unused_effects == ("benefit_weeks",)
     t1 = fed.table("table1").set_index("line")
-    assert t1.loc["Kortere ressourceforløb", "basis"] == "målt"
+    # a measured line is labelled with the effect used (QA round 2), an assumed one keeps its published name
+    assert t1.loc["Kortere ressourceforløb (målt: -12,0 procentpoint)", "basis"] == "målt"
     assert t1.loc["Botilbud SEL §107", "basis"] == "antaget"
     assert set(fed.sensitivity.to_frame()["basis"]) <= {"målt", "antaget"}
 
@@ -158,7 +159,8 @@ def test_explicit_draws_and_unit_costs(protocol, fed):
     cheap = effect_fed_case(EFFECTS, protocol=protocol, n_draws=2, rng=0,
                             unit_costs={"Beskæftigelseseffekt 5 pct. i beskæftigelse": {"EO": -50.0}})
     t3 = cheap.table("table3").set_index("line")
-    assert t3.loc["Beskæftigelseseffekt 5 pct. i beskæftigelse", "2020"] == pytest.approx(0.04 * 100 * -50.0, rel=1e-12)
+    assert t3.loc["Beskæftigelseseffekt, ordinær beskæftigelse (målt: +4,0 procentpoint)", "2020"] == pytest.approx(
+        0.04 * 100 * -50.0, rel=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, key", [
@@ -250,14 +252,16 @@ def test_cli_register_mode(monkeypatch, capsys):
 
     fake.analyze = analyze
     monkeypatch.setitem(sys.modules, "trial.analysis", fake)
-    assert main(["business-case", "--register", "reg.sqlite", "--draws", "50", "--seed", "1", "--json"]) == 0
+    proto = str(ROOT / "protocols" / "ressourceforloeb.toml")
+    assert main(["business-case", "--register", "reg.sqlite", "--protocol", proto, "--draws", "50", "--seed", "1",
+                 "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert calls == [("reg.sqlite", None)]
     ext = next(e for e in d["effects"] if e["endpoint"] == "extension")
     assert ext["estimate"] == -0.1 and ext["basis"] == "målt"
     # --as-of is passed to the analysis
-    assert main(["business-case", "--register", "reg.sqlite", "--as-of", "2018-06-30", "--draws", "50", "--seed",
-                 "1", "--json"]) == 0
+    assert main(["business-case", "--register", "reg.sqlite", "--protocol", proto, "--as-of", "2018-06-30",
+                 "--draws", "50", "--seed", "1", "--json"]) == 0
     capsys.readouterr()
     assert calls[-1] == ("reg.sqlite", "2018-06-30")
     # ... and is refused without --register, or when it is not a date
@@ -334,4 +338,4 @@ def test_demo_step(tmp_path, protocol):
     d = json.loads((tmp_path / "business_case.json").read_text())
     assert d["payback_within"] == 10 and 0 <= d["p_payback_within"] <= 1
     assert (tmp_path / "business_case_cumulative.png").exists()
-    assert ctx.business_case.seed == 2016
+    assert ctx.business_case.seed == 20161001      # the documented default (protocol's allocation seed), not ctx.seed

@@ -48,7 +48,9 @@ def outputs(tmp_path_factory):
     with Register.open(r) as reg:
         cap["data"] = json.loads(reg.report_snapshot(quarter=cap["report"]["quarter"])["json"])
     cap["analyze"] = run(["analyze", "--register", r, "--n-resamples", "50", "--json"])
-    cap["bc"] = run(["business-case", "--register", r, "--seed", "20161001", "--json"])
+    # no --seed: the documented default (the protocol's allocation seed) is the report's
+    cap["bc"] = run(["business-case", "--register", r, "--json"])
+    cap["register"], cap["tmp"] = r, tmp
     return cap
 
 
@@ -87,6 +89,26 @@ def test_business_case_equals_trial_business_case(outputs):
     # the report's "Samlet økonomisk påvirkning" row is the case's net per year (rounded as printed)
     sec1 = next(t for t in rep["tables"] if t["title"].startswith("Forslagets"))
     assert [round(x) for x in bc["net"]] == [round(x) for x in sec1["total"]]
+
+
+def test_one_default_seed_for_report_cli_and_demo(outputs):
+    """QA: the demo's business_case.json said P(payback) 88,25 % (seed 2016), its report 87 % (20161001)."""
+    import types
+
+    from trial._demo import step_60_business_case
+    from trial.analysis import analyze
+    from trial.register import Register
+
+    assert outputs["bc"]["seed"] == 20161001 == dict(outputs["data"]["seeds"])["business_case"]
+    with Register.open(outputs["register"]) as reg:
+        ctx = types.SimpleNamespace(protocol=reg.protocol, analysis=analyze(reg, n_resamples=50), seed=2016,
+                                    out=outputs["tmp"], echo=lambda *_: None)
+    step_60_business_case.run(ctx)      # the demo step, with the demo's own (different) seed in its context
+    demo = json.loads((outputs["tmp"] / "business_case.json").read_text())
+    rep = outputs["data"]["business_case"]
+    assert demo["seed"] == outputs["bc"]["seed"]
+    assert _close(demo["p_payback_within"], rep["prob_payback"]) and _close(demo["npv"], outputs["bc"]["npv"])
+    assert demo["payback_years_total_quantiles"] == outputs["bc"]["payback_years_total_quantiles"]
 
 
 def _leaves(obj, path=()):

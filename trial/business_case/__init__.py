@@ -22,7 +22,8 @@ from __future__ import annotations
 from ._case import (AREAS, DATA_DIR, DEFAULT_COMMITTEES, PAYERS, Case, Component, Driver, Line,
                     default_discount_rate, extend_years, load_case, loads_case, npv, payback_years,
                     round_half_away, whole_years)
-from ._effect import (EffectFedCase, Sensitivity, TableView, default_case_path, effect_fed, effect_fed_case,
+from ._effect import (EffectFedCase, Sensitivity, TableView, default_case_path, default_seed, effect_fed,
+                      effect_fed_case,
                       effects_from_analysis, payback_quantiles)
 from ._plots import plot_cumulative_net, plot_tornado, plot_waterfall
 from ._prices import convert_price_level, price_index
@@ -34,6 +35,7 @@ __all__ = [
     "AREAS", "PAYERS", "DATA_DIR", "DEFAULT_COMMITTEES", "TABLES", "REFUSION_STEPS",
     "Case", "Component", "Driver", "Line", "CaseResult", "EffectFedCase", "Sensitivity",
     "load_case", "loads_case", "compute_case", "effect_fed_case", "effect_fed", "TableView", "effects_from_analysis", "default_case_path",
+    "default_seed",
     "payback_years", "payback_quantiles", "whole_years", "npv", "extend_years", "default_discount_rate", "round_half_away",
     "convert_price_level", "price_index",
     "refusion_shares", "municipal_net_cost", "helaarspersoner", "helaarspersoner_value",

@@ -94,6 +94,10 @@ class Driver:
     committee: str
     assumed_effect: float
     components: tuple[Component, ...]
+    #: short name of what the line counts, without the published effect (``"Beskæftigelseseffekt,
+    #: fleksjob"`` for "Beskæftigelseseffekt 5 pct. vil overgå til fleksjob"); a measured line is
+    #: labelled with it and the effect used (:meth:`Case.line_label`). Default: the line name.
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,21 @@ class Case:
         lines = list(self.lines) + list(self.driver_lines())
         return tuple([ln for ln in lines if ln.kind == "permanent"] + [ln for ln in lines if ln.kind == "investment"])
 
+    def line_label(self, line: str) -> str:
+        """The name a table prints for ``line``: the published name while the line rests on the
+        case's assumption; for a line fed with a measured effect the driver's topic and that effect,
+        e.g. ``"Beskæftigelseseffekt, fleksjob (målt: +9,9 procentpoint)"`` (the published
+        "5 pct. vil overgå til fleksjob" no longer holds)."""
+        from .._format import fmt_number
+
+        d = next((d for d in self.drivers if d.line == line), None)
+        if d is None or self.basis(line) != "målt":
+            return line
+        pp = 100 * self.effect(line)
+        num = fmt_number(pp, 1)
+        sign = "+" if pp > 0 and not num.startswith("-") else ""
+        return f"{d.topic or d.line} (målt: {sign}{num} procentpoint)"
+
     def with_effects(self, effects: Mapping[str, float], basis: Mapping[str, str] | None = None) -> "Case":
         """A copy with other effects per driver line (and their målt/antaget basis)."""
         known = {d.line for d in self.drivers}
@@ -276,6 +295,42 @@ class _V:
                       f"is not a known key; allowed keys here are {', '.join(sorted(allowed))}")
 
 
+#: The year headers of published cases whose data file names its years by position (``year1``…): the
+#: BI25 case prints "2016/17, 2018, 2019, 2020, …, 2022" (the first budget year is the trial's start in
+#: Q4 2016 together with 2017). ``shared/reference/bi25.toml`` must stay as published, so the labels
+#: live here; a case file may give its own ``[meta] year_labels``.
+PUBLISHED_YEAR_LABELS = {
+    "Sundhed, social mobilitet og beskæftigelse for borgere i ressourceforløb":
+        ("2016/17", "2018", "2019", "2020", "2021", "2022"),
+}
+_POSITIONAL_YEAR = re.compile(r"year\s*_?(\d+)$", re.IGNORECASE)
+
+
+def published_year_labels(title, years, price_level=None) -> list:
+    """Year headers for a case file without ``[meta] year_labels``.
+
+    Names that are real labels are kept. Positional names (``year1``, ``year2``…)
+    become the published headers of a known case (:data:`PUBLISHED_YEAR_LABELS`),
+    else — with a ``price_level`` — the calendar years from it
+    (``price_level``, ``price_level + 1``, …), else ``år 1``, ``år 2``, ….
+
+    Examples
+    --------
+    >>> published_year_labels("Et andet forslag", ["year1", "year2"], 2019)
+    ['2019', '2020']
+    >>> published_year_labels("x", ["2019", "2020"], 2019)
+    ['2019', '2020']
+    """
+    if not isinstance(years, list) or not all(isinstance(y, str) and _POSITIONAL_YEAR.match(y) for y in years):
+        return years
+    known = PUBLISHED_YEAR_LABELS.get(title)
+    if known is not None and len(known) == len(years):
+        return list(known)
+    if isinstance(price_level, int) and not isinstance(price_level, bool):
+        return [str(price_level + k) for k in range(len(years))]
+    return [f"år {_POSITIONAL_YEAR.match(y).group(1)}" for y in years]
+
+
 def loads_case(text: str, *, path: str | None = None) -> Case:
     """Parse and validate case-file TOML text (see :func:`load_case`)."""
     try:
@@ -297,7 +352,9 @@ def loads_case(text: str, *, path: str | None = None) -> Case:
     if not isinstance(years, list) or not years or not all(isinstance(y, str) and y for y in years):
         v.fail("meta.years", f"must be a non-empty list of year names; got {years!r}")
     n = len(years)
-    labels = meta.get("year_labels", years)
+    labels = meta.get("year_labels")
+    if labels is None:
+        labels = published_year_labels(meta.get("title"), years, meta.get("price_level"))
     if not isinstance(labels, list) or len(labels) != n or not all(isinstance(y, str) for y in labels):
         v.fail("meta.year_labels", f"must be a list of {n} strings (one per year); got {labels!r}")
     unit = v.str_(meta, "unit", "meta", choices=tuple(UNIT_DECIMALS))
@@ -347,7 +404,7 @@ def loads_case(text: str, *, path: str | None = None) -> Case:
     seen = set()
     for i, t in enumerate(data.get("driver", [])):
         p = f"driver[{i}]"
-        v.unknown(t, {"line", "group", "administration", "committee", "assumed_effect", "components"}, p)
+        v.unknown(t, {"line", "group", "administration", "committee", "assumed_effect", "components", "topic"}, p)
         name = v.str_(t, "line", p)
         if name in seen:
             v.fail(f"{p}.line", f"must be unique among drivers; {name!r} is used twice")
@@ -369,7 +426,8 @@ def loads_case(text: str, *, path: str | None = None) -> Case:
                                 payer=v.str_(c, "payer", q, default="kommune", choices=PAYERS)))
         drivers.append(Driver(line=name, group=v.str_(t, "group", p, default=name), administration=admin,
                               committee=committee_of(t, p, admin),
-                              assumed_effect=float(v.num(t, "assumed_effect", p)), components=tuple(cs)))
+                              assumed_effect=float(v.num(t, "assumed_effect", p)), components=tuple(cs),
+                              topic=v.str_(t, "topic", p, required=False)))
     if drivers and citizens is None:
         v.fail("meta.citizens_treated", "is required when the case has [[driver]] lines")
 

@@ -113,6 +113,21 @@ def goal_effects(protocol, *, n_treatment: int | None = None, n_control: int | N
     return out
 
 
+def default_seed(protocol) -> int:
+    """The one default seed of the effect draws: the protocol's allocation seed (``[allocation] seed``).
+
+    The quarterly report, ``trial business-case --effects/--register`` without
+    ``--seed``, :func:`effect_fed` without ``rng`` and the demo all draw with it,
+    so the report's P(payback) equals the command's on the same register
+    (20161001 for BI25).
+    """
+    seed = getattr(getattr(protocol, "allocation", None), "seed", None)
+    if seed is None:
+        raise BusinessCaseError("allocation.seed", "the protocol has no allocation seed to default the draws to; "
+                                "give a seed (rng=...)")
+    return int(seed)
+
+
 @dataclass(frozen=True)
 class TableView:
     """A published-layout table as plain data: title, year labels, (row name, amounts) rows, total."""
@@ -125,7 +140,8 @@ class TableView:
 
 def effect_fed(register, *, as_of=None, rng=None, protocol=None, **kwargs) -> "EffectFedCase":
     """The effect-fed case straight from a trial register: ``trial.analysis.analyze``
-    -> :func:`effects_from_analysis` -> :func:`effect_fed_case`."""
+    -> :func:`effects_from_analysis` -> :func:`effect_fed_case`; ``rng`` defaults to
+    :func:`default_seed` (the protocol's allocation seed), as the quarterly report."""
     from .. import analysis
 
     res = analysis.analyze(register, as_of=as_of)
@@ -135,6 +151,8 @@ def effect_fed(register, *, as_of=None, rng=None, protocol=None, **kwargs) -> "E
         from ..protocol import load
 
         protocol = load()
+    if rng is None:
+        rng = default_seed(protocol)
     return effect_fed_case(effects_from_analysis(res, protocol), protocol=protocol, rng=rng, **kwargs)
 
 
@@ -549,6 +567,13 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
             raise BusinessCaseError(f"business_case.drivers[{ep}]", f"names line {ln!r}, which the case "
                                     f"{case.path or case.title} does not have; its driver lines are {sorted(case_lines)}")
         by_line[ln] = ep
+    known_eps = [e.id for e in getattr(protocol, "endpoints", ())] or sorted(link.drivers)
+    unknown = [k for k in effects if k not in known_eps and k not in link.drivers]
+    if unknown:
+        pid = getattr(getattr(protocol, "trial", None), "id", None)
+        raise BusinessCaseError(f"effects[{unknown[0]!r}]", "names no endpoint of the protocol"
+                                + (f" {pid}" if pid else "") + f"; endpoint ids are {', '.join(known_eps)} "
+                                f"(those driving a line: {', '.join(sorted(link.drivers))}); got {unknown[0]!r}")
     unused = tuple(sorted(k for k in effects if k not in link.drivers))
     inputs: list[EffectInput] = []
     notes: list[str] = []

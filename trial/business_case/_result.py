@@ -100,6 +100,9 @@ class CaseResult(Displayable):
     warnings: tuple[str, ...] = ()
     checks: tuple[dict, ...] = field(default=(), repr=False)
     note: str | None = None
+    #: the same warnings in Danish (what the Danish text output prints after "ADVARSEL:")
+    warnings_da: tuple[str, ...] = field(default=(), repr=False)
+    note_da: str | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------ derived
     @property
@@ -185,7 +188,7 @@ class CaseResult(Displayable):
             area = {"table1": "Service", "table2": "EI", "table3": "EO"}[name]
             det = [ln for ln in self.detail_lines if ln.area == area]
             for (ln_, a), ls in _group(det, lambda ln: (ln.line, ln.administration)).items():
-                row(ln_, a, area, _sum(ls, n), basis_of(ls), "permanent")
+                row(self.case.line_label(ln_), a, area, _sum(ls, n), basis_of(ls), "permanent")
             row(_TOTAL_LABEL[area], "", area, _sum(det, n), basis_of(det), "total")
         elif name in ("table4a", "table4b"):
             area = "Service" if name == "table4a" else "EI"
@@ -297,10 +300,10 @@ class CaseResult(Displayable):
         out.append(f"Tilbagebetalingstid baseret på totaløkonomi: {_years_da(self.payback_years_total)}")
         out.append(f"Nutidsværdi af nettogevinsten over {self.case.n_years} år ({fmt_number(100 * self.discount_rate, 1)} "
                    f"% diskonteringsrente): {fmt_number(self.npv, d)} {unit}")
-        for wmsg in self.warnings:
+        for wmsg in (self.warnings_da or self.warnings):
             out.append(f"ADVARSEL: {wmsg}")
         if self.note:
-            out.append(f"Note: {self.note}")
+            out.append(f"Note: {self.note_da or self.note}")
         return "\n".join(out)
 
 
@@ -379,21 +382,50 @@ def compute_case(case: Case, *, discount_rate: float | None = None) -> CaseResul
     pb_service = float(payback_years(-_sum([ln for ln in mun if ln.kind == "permanent" and ln.area == "Service"], n),
                                      invest_total))
     pb_total = float(payback_years(-perm, invest_total))
-    note = None
+    note = note_da = None
     if not math.isfinite(pb_total):
         note = ("the case does not pay back: the savings of the last year do not exceed zero, so the "
                 "cumulated savings never reach the implementation costs")
+        note_da = ("sagen betaler sig ikke tilbage: besparelsen i det sidste år er ikke over nul, så de "
+                   "akkumulerede besparelser når aldrig implementeringsomkostningerne")
     res = CaseResult(
         case=case, lines=lines, total_permanent=tuple(_tolist(perm)), total_investment=tuple(_tolist(inv)),
         net=tuple(_tolist(net)), by_area=by_area, by_administration=by(lambda ln: ln.administration),
         by_committee=by(lambda ln: ln.committee), by_payer=by(lambda ln: ln.payer, lines),
         payback_years_service=pb_service, payback_years_total=pb_total,
-        npv=float(npv(-net, discount_rate)), discount_rate=float(discount_rate), note=note,
+        npv=float(npv(-net, discount_rate)), discount_rate=float(discount_rate), note=note, note_da=note_da,
     )
-    checks, warnings = _checks(res)
+    checks, warnings, warnings_da = _checks(res)
     object.__setattr__(res, "checks", tuple(checks))
     object.__setattr__(res, "warnings", tuple(warnings))
+    object.__setattr__(res, "warnings_da", tuple(warnings_da))
     return res
+
+
+#: Danish for the explanations attached to a consistency warning
+_WHAT_DA = {
+    "Samlet økonomisk påvirkning should equal investments plus permanent changes":
+        "Samlet økonomisk påvirkning skal være implementeringsomkostningerne plus de varige ændringer",
+    "savings and costs are split line by line by sign; a line holding only a net amount counts wholly as a "
+    "saving or a cost, so the split needs gross lines":
+        "besparelser og udgifter deles linje for linje efter fortegn; en linje med kun et nettobeløb tæller "
+        "helt som besparelse eller udgift, så opdelingen kræver bruttolinjer",
+    "distribution key of the savings, range of the yearly shares":
+        "besparelsernes fordelingsnøgle, spændet mellem de årlige andele",
+}
+
+
+def _da_value(x, d: int) -> str:
+    """A figure of a warning in Danish format: lists as ``[1.807; 1.564]``, text as given."""
+    from .._format import fmt_number
+
+    if isinstance(x, str):
+        return x
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return "[" + "; ".join(fmt_number(float(v), d) for v in x) + "]"
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return fmt_number(float(x), d)
+    return str(x)
 
 
 def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
@@ -402,6 +434,7 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
     d = case.decimals
     checks: list[dict] = []
     warnings: list[str] = []
+    warnings_da: list[str] = []
 
     def cmp(item, computed, printed, what=None):
         if isinstance(printed, str):
@@ -417,6 +450,8 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
         if not ok:
             warnings.append(f"published {item} {printed} does not follow from the lines, which give {c}"
                             + (f" ({what})" if what else ""))
+            warnings_da.append(f"det offentliggjorte tal {item} {_da_value(printed, d)} følger ikke af linjerne, "
+                               f"som giver {_da_value(c, d)}" + (f" ({_WHAT_DA.get(what, what)})" if what else ""))
 
     # detail tables must sum to the area totals
     if case.detail:
@@ -426,6 +461,9 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
             if not np.allclose(round_half_away(det, d), round_half_away(per, d)):
                 warnings.append(f"detail lines of area {a} sum to {_tolist(round_half_away(det, d))}, but the "
                                 f"permanent lines of {a} to {_tolist(round_half_away(per, d))}")
+                warnings_da.append(f"detaljelinjerne for styringsområde {a} summerer til "
+                                   f"{_da_value(_tolist(round_half_away(det, d)), d)}, men de varige linjer for {a} "
+                                   f"til {_da_value(_tolist(round_half_away(per, d)), d)}")
     pub = dict(case.published)
     flat = dict(pub.get("section1", {}))
     flat.update({k: v for k, v in pub.items() if not isinstance(v, dict)})
@@ -474,4 +512,4 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
                 key = f"{_ascii(c)}_{suffix}"
                 if key in t:
                     cmp(f"table7_investment_by_committee.{key}", _sum(ls, case.n_years), t[key])
-    return checks, warnings
+    return checks, warnings, warnings_da

@@ -23,9 +23,11 @@ def add_parser(sub) -> None:
     p.add_argument("--as-of", default=None, metavar="DATE",
                    help="with --register: the effects as of this date, YYYY-MM-DD (the uploads with a data date "
                    "on or before it, as `trial analyze --as-of`; default: the newest upload)")
-    p.add_argument("--protocol", default=None, help="protocol file (default: the shipped BI25 protocol)")
+    p.add_argument("--protocol", default=None, help="protocol file (default: with --register the register's own protocol, "
+                   "else the shipped BI25 protocol)")
     p.add_argument("--draws", type=int, default=2000, help="draws of the effects (default 2000)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh seed, reported)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: the protocol's allocation "
+                   "seed, as the quarterly report uses; reported)")
     p.add_argument("--horizon", type=int, default=10, help="years of the net-result distribution and NPV "
                    "(default 10)")
     p.add_argument("--payback-within", type=int, default=10, help="N in P(payback within N years) (default 10)")
@@ -57,8 +59,9 @@ def _load_effects(path: str) -> dict:
     return data
 
 
-def _effects_from_register(register: str, protocol, as_of=None) -> tuple[dict, dict]:
-    """Effects from `trial analyze` on the register, and the analysis' date (``as_of``, ``descriptive``)."""
+def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[dict, dict, object]:
+    """Effects from `trial analyze` on the register, the analysis' date (``as_of``, ``descriptive``) and the
+    protocol: the register's own unless ``--protocol`` names another (as the quarterly report does)."""
     import importlib
 
     from ..business_case import effects_from_analysis
@@ -70,17 +73,24 @@ def _effects_from_register(register: str, protocol, as_of=None) -> tuple[dict, d
         raise BusinessCaseError("--register", "needs `trial analyze` (module trial.analysis), which this "
                                 "installation does not have; give the effects as JSON with --effects FILE "
                                 "instead") from None
-    result = analysis.analyze(register, as_of=as_of)
+    from ..protocol import load as load_protocol
+    from ..register import Register
+
+    if protocol_path:
+        protocol = load_protocol(protocol_path)
+        result = analysis.analyze(register, as_of=as_of)
+    else:
+        with Register.open(register, migrate=False) as reg:
+            protocol = reg.protocol
+            result = analysis.analyze(reg, as_of=as_of)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
             "descriptive": getattr(result, "descriptive", None)}
-    return effects_from_analysis(result, protocol), meta
+    return effects_from_analysis(result, protocol), meta, protocol
 
 
 def run(args) -> int:
-    import secrets
-
-    from ..business_case import compute_case, effect_fed_case, load_case
+    from ..business_case import compute_case, default_seed, effect_fed_case, load_case
     from ..exceptions import BusinessCaseError
     from ..protocol import load as load_protocol
 
@@ -111,20 +121,26 @@ def run(args) -> int:
             print(res.summary())
         return EXIT_CHECK_FAILED if (args.strict and res.warnings) else EXIT_OK
 
-    protocol = load_protocol(args.protocol)
     meta = {}
     if args.effects:
+        protocol = load_protocol(args.protocol)
         effects = _load_effects(args.effects)
     else:
-        effects, meta = _effects_from_register(args.register, protocol, args.as_of)
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+        effects, meta, protocol = _effects_from_register(args.register, args.protocol, args.as_of)
+    # one documented default for the draws: the protocol's allocation seed (as the quarterly report and the demo)
+    seed = args.seed if args.seed is not None else default_seed(protocol)
     case = load_case(args.case) if args.case else None
     if case is not None and args.discount_rate is not None:
         import dataclasses
 
         case = dataclasses.replace(case, discount_rate=args.discount_rate)
-    res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
-                          horizon_years=args.horizon, payback_within=args.payback_within)
+    try:
+        res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
+                              horizon_years=args.horizon, payback_within=args.payback_within)
+    except BusinessCaseError as exc:
+        if args.effects and exc.file is None and exc.key.startswith("effects["):
+            raise BusinessCaseError(exc.key, exc.message, file=args.effects) from None
+        raise
     if args.json:
         print_json({**res.to_dict(), **meta})
     else:

@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                     f"per citizen. Estimators: {_NAMES}. With --blocks, difference_in_means is the blocked "
                     "estimator and randomization_inference re-randomizes within blocks. Exit 0 ok, 2 bad input.")
     p.add_argument("--data", required=True, metavar="FILE", help="CSV (comma/semicolon, decimal point/comma) or .xlsx")
-    p.add_argument("--treatment", required=True, metavar="COL", help="0/1 assignment column (1 = deltagergruppe)")
+    p.add_argument("--treatment", required=True, metavar="COL", help="assignment column: 1/0, True/False or the arm ids deltagergruppe/kontrolgruppe")
     p.add_argument("--outcome", required=True, metavar="Y", help="outcome column")
     p.add_argument("--blocks", metavar="COL", help="block/stratum column (blocked estimator)")
     p.add_argument("--covariates", metavar="A,B", help="comma-separated covariate columns (OLS family)")

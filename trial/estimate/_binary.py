@@ -88,6 +88,12 @@ def _prep(data, outcome, treatment, confidence_level, alternative):
     return level, alternative, x1, n1, x0, n0, drop, inputs
 
 
+def _same_for_all(value: bool, tail: str) -> str:
+    """Note for a 0/1 outcome that is the same for every citizen: no test (as difference_in_means)."""
+    return (f"the outcome is the same for every citizen ({int(value)}): nothing varies, so there is no test "
+            f"(no p-value); {tail}")
+
+
 def _no_arm(n1, n0):
     if n1 == 0 or n0 == 0:
         return "no citizen with an observed outcome in the " + ("deltagergruppe" if n1 == 0 else "kontrolgruppe")
@@ -127,8 +133,8 @@ def risk_difference(data: pd.DataFrame, *, outcome: str, treatment: str, confide
     lo, hi = _newcombe(x1, n1, x0, n0, alternative, level)
     note = ""
     if x1 + x0 == 0 or x1 + x0 == n1 + n0:
-        stat, p = math.nan, 1.0
-        note = "the outcome is the same for every citizen: no evidence of a difference (p = 1)"
+        stat, p = math.nan, math.nan
+        note = _same_for_all(x1 + x0 > 0, "the Newcombe interval still bounds the difference")
     else:
         stat, p = _score_test(x1, n1, x0, n0, "diff", alternative)
     return BinaryResult(estimate=est, std_error=se, statistic=stat, df=math.inf, p_value=p, ci_low=lo, ci_high=hi,
@@ -155,6 +161,10 @@ def risk_ratio(data: pd.DataFrame, *, outcome: str, treatment: str, confidence_l
     method = "risk ratio, Miettinen–Nurminen score interval and test; coef = log ratio (Katz SE)"
     if (gap := _no_arm(n1, n0)):
         return BinaryResult(estimate=math.nan, method=method, note=join_notes(gap, drop), **base)
+    if x1 + x0 == 0 or x1 + x0 == n1 + n0:
+        return BinaryResult(estimate=1.0 if x1 else math.nan, method=method,
+                            note=join_notes(_same_for_all(x1 > 0, "the ratio is 1" if x1 else
+                                                          "the ratio 0/0 is not defined"), drop), **base)
     if x0 == 0 or x1 == 0:
         p = _fisher_p(x1, n1, x0, n0, alternative)
         lo, hi = _newcombe(x1, n1, x0, n0, alternative, level)
@@ -204,7 +214,7 @@ def odds_ratio(data: pd.DataFrame, *, outcome: str, treatment: str, confidence_l
         note = ("a zero cell in the 2×2 table: the sample odds ratio and its log standard error are not "
                 "defined; the conditional MLE with Fisher's exact interval and test are reported instead")
         return BinaryResult(**{**base, "estimator": "odds_ratio"}, estimate=f.estimate, p_value=f.p_value,
-                            ci_low=f.ci_low, ci_high=f.ci_high, method=f.method, note=join_notes(note, drop),
+                            ci_low=f.ci_low, ci_high=f.ci_high, method=f.method, note=join_notes(note, f.note, drop),
                             _ci_fn=f._ci_fn)
     coef = math.log(x1 * (n0 - x0) / ((n1 - x1) * x0))
     se = math.sqrt(sum(1 / c for c in cells))
@@ -251,8 +261,8 @@ def fisher_exact(data: pd.DataFrame, *, outcome: str, treatment: str, confidence
     p = _fisher_p(x1, n1, x0, n0, alternative)
     note = ""
     if x1 + x0 == 0 or x1 + x0 == n1 + n0:
-        note = "the outcome is the same for every citizen: the odds ratio is not defined; p = 1"
-        est, lo, hi = math.nan, math.nan, math.nan
+        note = _same_for_all(x1 + x0 > 0, "the odds ratio is not defined")
+        est, lo, hi, p = math.nan, math.nan, math.nan, math.nan
     elif min(x1, n1 - x1, x0, n0 - x0) == 0:
         note = "a zero cell: the conditional MLE is at the boundary (0 or ∞); the exact interval and test are valid"
     coef = math.log(est) if est and math.isfinite(est) and est > 0 else math.nan
@@ -281,8 +291,8 @@ def boschloo_exact(data: pd.DataFrame, *, outcome: str, treatment: str, confiden
     est = x1 / n1 - x0 / n0
     lo, hi = _newcombe(x1, n1, x0, n0, alternative, level)
     if x1 + x0 == 0 or x1 + x0 == n1 + n0:
-        return BinaryResult(estimate=est, p_value=1.0, ci_low=lo, ci_high=hi, method=method, note=join_notes(
-            "the outcome is the same for every citizen: no evidence of a difference (p = 1)", drop),
+        return BinaryResult(estimate=est, ci_low=lo, ci_high=hi, method=method, note=join_notes(
+            _same_for_all(x1 + x0 > 0, "the Newcombe interval still bounds the difference"), drop),
             _ci_fn=partial(_newcombe, x1, n1, x0, n0, alternative), **base)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

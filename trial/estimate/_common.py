@@ -68,17 +68,37 @@ def numeric(data: pd.DataFrame, name: str, parameter: str) -> np.ndarray:
                              f"{show(col.iloc[row])}") from None
 
 
+#: Text values accepted in a treatment column (case and surrounding spaces ignored): the protocol's arm
+#: ids as the register writes them, and the usual spellings of 0/1.
+TREATMENT_CODES = {"deltagergruppe": 1.0, "kontrolgruppe": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0,
+                   "true": 1.0, "false": 0.0}
+
+
 def treatment_vector(data: pd.DataFrame, treatment: str) -> np.ndarray:
-    """The 0/1 assignment as int8; anything else is an error naming the value."""
+    """The assignment as int8 (1 = deltagergruppe, 0 = kontrolgruppe); anything else is an error naming the value.
+
+    Accepted: 0/1 numbers, True/False, or the protocol's arm ids ``deltagergruppe`` / ``kontrolgruppe``
+    (as ``trial export`` and the register write them; case and surrounding spaces ignored).
+    """
     check_column(data, treatment, "treatment")
-    z = numeric(data, treatment, "treatment")
+    col = data[treatment]
+    allowed = ("0 (kontrolgruppe) or 1 (deltagergruppe), True/False, or the arm ids deltagergruppe / "
+               "kontrolgruppe")
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        z = pd.to_numeric(col).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = col.astype("string").str.strip().str.lower()
+        z = text.map(TREATMENT_CODES).to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isin(z, (0.0, 1.0))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ParameterError("treatment", f"column {treatment!r} must hold 0 (kontrolgruppe) or 1 "
-                             f"(deltagergruppe) in every row; data row {row + 1} holds {show(data[treatment].iloc[row])}")
+        val = col.iloc[row]
+        held = "is empty" if pd.isna(val) else f"holds {show(val)}"
+        raise ParameterError("treatment", f"column {treatment!r} must hold {allowed} in every row; data row "
+                             f"{row + 1} {held}")
     if z.min() == z.max():
-        raise ParameterError("treatment", f"column {treatment!r} holds only {int(z[0])}: both arms are needed")
+        raise ParameterError("treatment", f"column {treatment!r} holds only {ARM_DA[int(z[0])]} "
+                             f"({int(z[0])}): both arms are needed (deltagergruppe = 1, kontrolgruppe = 0)")
     return z.astype(np.int8)
 
 
@@ -149,8 +169,36 @@ def complete_cases(arrays: Iterable[np.ndarray]) -> np.ndarray:
 
 
 def missing_note(n_dropped: int) -> str:
-    return f"{n_dropped} rows with a missing value were left out" if n_dropped else ""
+    if not n_dropped:
+        return ""
+    return ("1 row with a missing value was left out" if n_dropped == 1
+            else f"{n_dropped} rows with a missing value were left out")
 
 
 def join_notes(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
+
+
+def constant_within(y: np.ndarray, *groups: np.ndarray) -> bool:
+    """True when ``y`` (no NaN) takes a single value within every cell of ``groups`` (exact equality).
+
+    Exact comparison on purpose: a variance computed from a constant such as
+    3.7 is floating-point noise (~1e-31), not zero, and a test on it is noise.
+    """
+    if len(y) == 0:
+        return False
+    if not groups:
+        return bool(y.min() == y.max())
+    key = pd.MultiIndex.from_arrays([np.asarray(g) for g in groups]) if len(groups) > 1 else np.asarray(groups[0])
+    s = pd.Series(y).groupby(key)
+    return bool((s.min() == s.max()).all())
+
+
+def constant_note(y: np.ndarray, z: np.ndarray, what: str = "standard error 0") -> str:
+    """Note for an outcome without variation (all citizens, or within each arm); '' when it varies."""
+    if len(y) and y.min() == y.max():
+        return (f"the outcome is the same for every citizen ({y[0]:g}): nothing varies, so there is no test "
+                f"({what}, no p-value or interval)")
+    if constant_within(y, z):
+        return f"the outcome does not vary within either arm: {what}, no test"
+    return ""

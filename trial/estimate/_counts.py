@@ -57,6 +57,21 @@ def _zero_arm(y, z):
     return ""
 
 
+def _flat_rate(y, z, e) -> str:
+    """Note when every citizen's rate (count / exposure) equals the arm's rate: robust SE 0, no test."""
+    r = y / e
+    for arm in (0, 1):
+        ra = r[z == arm]
+        if ra.size and not np.allclose(ra, ra[0], rtol=1e-12, atol=0.0):
+            return ""
+    return ("the rate (count / exposure) does not vary within either arm: the robust standard error is 0 "
+            "(rounding noise), so there is no test (no p-value or interval)")
+
+
+def _no_test(cls_kw, coef, method, note):
+    return CountResult(estimate=math.exp(coef), coef=coef, std_error=0.0, method=method, note=note, **cls_kw)
+
+
 def _finish(cls_kw, coef, se, alternative, level, method, note):
     stat, p, _, _ = t_inference(coef, se, math.inf, alternative, level)
     lo, hi = log_ci(coef, se, math.inf, alternative, level)
@@ -123,6 +138,9 @@ def poisson_robust(data: pd.DataFrame, *, outcome: str, treatment: str, exposure
     method = "Poisson rate ratio, log exposure offset, robust (HC0 sandwich) errors, Wald z"
     if (gap := _zero_arm(y, z)):
         return CountResult(estimate=math.nan, method=method, note=join_notes(gap, drop), **common)
+    if (flat := _flat_rate(y, z, e)):
+        return _no_test(common, math.log(common["treatment_rate"] / common["control_rate"]), method,
+                        join_notes(flat, drop))
     X = np.column_stack([np.ones(len(y)), z])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -147,6 +165,9 @@ def ratio_of_means(data: pd.DataFrame, *, outcome: str, treatment: str, exposure
     method = "ratio of means (rates), delta-method standard error on the log scale, z-test"
     if (gap := _zero_arm(y, z)):
         return CountResult(estimate=math.nan, method=method, note=join_notes(gap, drop), **common)
+    if (flat := _flat_rate(y, z, e)) and min(common["n_treatment"], common["n_control"]) > 1:
+        return _no_test(common, math.log(common["treatment_rate"] / common["control_rate"]), method,
+                        join_notes(flat, drop))
     var = 0.0
     for arm in (0, 1):
         ya, ea = y[z == arm], e[z == arm]

@@ -7,8 +7,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ._common import (check_alternative, check_column, check_frame, check_level, complete_cases, join_notes,
-                      missing_note, numeric, t_ci, t_inference, treatment_vector)
+from ._common import (check_alternative, check_column, check_frame, check_level, complete_cases, constant_note,
+                      constant_within, join_notes, missing_note, numeric, t_ci, t_inference, treatment_vector)
 from .results import DifferenceInMeansResult
 
 __all__ = ["difference_in_means"]
@@ -101,16 +101,17 @@ def difference_in_means(data: pd.DataFrame, *, outcome: str, treatment: str, blo
 
     if blocks is None:
         est = m1 - m0
-        note = ""
-        if n1 < 2 or n0 < 2:
+        note = constant_note(y, z)
+        if note:
+            # exact: a mean of copies of 3.7 need not be 3.7, and its variance is noise, not 0
+            est, se, df = float(y[z == 1][0] - y[z == 0][0]), 0.0, math.nan
+        elif n1 < 2 or n0 < 2:
             se, df = math.nan, math.nan
             note = "an arm has a single citizen: its variance, hence the standard error, is not defined"
         else:
             a, b = v1 / n1, v0 / n0
             se = math.sqrt(a + b)
             df = (a + b) ** 2 / (a ** 2 / (n1 - 1) + b ** 2 / (n0 - 1)) if a + b > 0 else math.nan
-            if se == 0:
-                note = "the outcome does not vary within either arm: standard error 0, no test"
         method = "difference in means, Neyman (HC2) standard error, Welch df (estimatr::difference_in_means)"
         return _finish(est, se, df, method, join_notes(note, drop_note), common, level, alternative)
 
@@ -138,7 +139,19 @@ def difference_in_means(data: pd.DataFrame, *, outcome: str, treatment: str, blo
     est = float(w @ tau_j)
     pairs = np.array([p[1] == 1 and p[2] == 1 for p in parts])
     note = ""
-    if pairs.all():
+    first = frame.groupby(["b", "z"], sort=True)["y"].first().unstack("z")
+    exact_tau = (first[1] - first[0]).to_numpy(dtype=float)      # the block differences when cells are constant
+    if y.min() == y.max() or (not pairs.any() and constant_within(y, bl.astype(str), z)) or (
+            pairs.all() and J > 1 and exact_tau.min() == exact_tau.max()):
+        # no variation left to estimate a variance from: the differences are exact, nothing to test
+        est = float(w @ exact_tau) if np.any(exact_tau) else 0.0
+        se, df = 0.0, math.nan
+        note = constant_note(y, z) or ("every matched pair shows the same difference" if pairs.all() else
+                                       "the outcome does not vary within any block and arm") + \
+            ": standard error 0, no test"
+        if pairs.all():
+            method = "matched-pair difference in means (estimatr, pairs)"
+    elif pairs.all():
         if J < 2:
             se, df = math.nan, math.nan
             note = "a single matched pair: no standard error"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..exceptions import ParameterError
 from ._common import (check_alternative, check_column, check_frame, check_level, complete_cases,
-                      covariate_matrix, join_notes, missing_note, numeric, t_ci, t_inference,
+                      constant_note, covariate_matrix, join_notes, missing_note, numeric, t_ci, t_inference,
                       treatment_vector)
 from .results import OLSResult
 
@@ -126,6 +126,26 @@ def ols_robust(data: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
     se_all = np.sqrt(np.diag(cov)) if cov is not None else np.full(len(beta), math.nan)
     table = pd.DataFrame({"term": names, "estimate": beta, "std_error": se_all})
     est, se = float(beta[1]), float(se_all[1])
+    flat = constant_note(y, z)
+    if not flat:
+        resid = np.asarray(res.resid)
+        spread = float(np.max(np.abs(y - y.mean())))
+        if np.max(np.abs(resid)) <= 1e-9 * spread:
+            flat = "the model fits every citizen exactly (no residual variation): standard error 0, no test"
+    if flat:
+        # no residual variation: the robust variance is rounding noise (~1e-32), not a variance to test with
+        if not np.isnan(se):
+            se = 0.0
+        if flat.startswith("the outcome"):   # constant within each arm: y = a + tau z exactly, covariates 0
+            est = float(y[z == 1][0] - y[z == 0][0])
+            beta = np.zeros(len(beta))
+            beta[0], beta[1] = y[z == 0][0], est
+        table = pd.DataFrame({"term": names, "estimate": beta,
+                              "std_error": np.where(np.isnan(se_all), np.nan, 0.0)})
+        note = join_notes(note, flat)
+        df_ = df if df > 0 else math.nan
+        return OLSResult(estimate=est, std_error=se, df=df_, note=join_notes(note, drop), coefficients=table,
+                         _ci_fn=partial(t_ci, est, math.nan, df_, alternative), **common)
     if df <= 0:
         note = join_notes(note, f"no residual degrees of freedom (n {len(y)}, {X.shape[1]} parameters)")
         se = math.nan

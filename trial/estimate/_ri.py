@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
-from ._common import (check_alternative, check_column, check_frame, check_level, join_notes, numeric,
-                      treatment_vector)
+from ._common import (check_alternative, check_column, check_frame, check_level, constant_within, join_notes,
+                      numeric, treatment_vector)
 from .results import RandomizationResult
 
 __all__ = ["randomization_inference", "randomization_inference_many", "SCHEMES"]
@@ -270,6 +270,7 @@ def randomization_inference_many(data: pd.DataFrame, *, outcomes: Sequence[str],
     sizes = [len(c) for c in codes]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     codes = [np.arange(s0, s0 + k) for s0, k in zip(starts, sizes)]
+    blk = np.repeat(np.arange(len(codes)), sizes)
     # counts per block are fixed by the scheme: the statistic is linear in the assignment
     fixed = s_draw == "blocked" or (s_draw == "complete" and len(codes) == 1)
     stat = _Statistic(Y, obs, codes, fixed_counts=fixed, z_obs=z)
@@ -315,6 +316,18 @@ def randomization_inference_many(data: pd.DataFrame, *, outcomes: Sequence[str],
         if len(a) == 0 or not math.isfinite(t_obs[k]):
             results.append(RandomizationResult(estimate=float(t_obs[k]), n_resamples=0, exact=exact, note=join_notes(
                 note, "the statistic could not be computed (an arm has no observed outcome)"), **common))
+            continue
+        ok_k = obs[:, k]
+        within = s_draw == "blocked"
+        if constant_within(Y[ok_k, k], *((blk[ok_k],) if within else ())):
+            # every re-randomization gives the same statistic (0): the randomization distribution is one
+            # point, so a p-value (1) and an interval (±rounding noise) would say nothing
+            flat = ("the outcome is the same for every citizen" if constant_within(Y[ok_k, k]) else
+                    "the outcome does not vary within any block")
+            results.append(RandomizationResult(
+                estimate=0.0, std_error=0.0, n_resamples=len(a), exact=exact, note=join_notes(
+                    note, f"{flat}: every re-randomization gives the same difference (0), so there is "
+                          "nothing to test (no p-value or interval)"), **common))
             continue
         sd = float(np.std(a, ddof=1)) if len(a) > 1 else math.nan
         tol = 1e-9 * max(abs(float(t_obs[k])), sd if math.isfinite(sd) else 0.0, 1e-300)

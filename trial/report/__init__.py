@@ -62,6 +62,8 @@ def make_report(register, out, *, quarter: str | None = None, lang: str = "da", 
     if isinstance(prev, (str, Path)):
         prev = ReportData.from_json(prev)
     data = assemble(register, quarter=quarter, lang=lang, rng=rng)
+    if prev is not None:
+        _check_previous(prev, data, previous if isinstance(previous, (str, Path)) else None)
     if prev is None:
         prev = previous_snapshot(register, data.quarter, trial_id=data.trial_id)
     if prev is None:
@@ -72,6 +74,22 @@ def make_report(register, out, *, quarter: str | None = None, lang: str = "da", 
                          on_commit=lambda: register.store_report_snapshot(data.quarter, snapshot))
     (out / f"report_data_{data.quarter}.json").write_text(files.data.read_text(encoding="utf-8"), encoding="utf-8")
     return data, files
+
+
+def _check_previous(prev, data, path=None) -> None:
+    """Refuse a previous report that is not an earlier quarter of this very trial and register."""
+    from ._data import parse_quarter as _pq
+
+    what = f"`previous` ({path})" if path is not None else "`previous`"
+    for field, label in (("trial_id", "trial id"), ("protocol_fingerprint", "protocol fingerprint"),
+                         ("sequence_commitment", "sequence commitment (the register's allocation sequence)")):
+        mine, theirs = getattr(data, field), getattr(prev, field)
+        if mine != theirs:
+            raise ReportError(f"{what} is a report of another trial or register: its {label} is {theirs!r}, this "
+                              f"register's is {mine!r}; give last quarter's report_data.json of this register")
+    if _pq(prev.quarter) >= _pq(data.quarter):
+        raise ReportError(f"{what} is the report of {prev.quarter}, which is not before this report's quarter "
+                          f"{data.quarter}; give the report_data.json of an earlier quarter")
 
 
 def previous_snapshot(register, quarter: str, *, trial_id: str | None = None) -> ReportData | None:

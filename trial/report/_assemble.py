@@ -323,13 +323,25 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
 
     # --- data quality ---------------------------------------------------------------
     if outcomes is not None:
-        miss_any = outcomes.long.groupby("endpoint")["value"].apply(lambda s: int(s.isna().sum()))
+        # attrition (moved away, died, withdrew, excluded: the outcome will not come) apart from outcomes
+        # not yet observed (they may still come)
+        lg_all = outcomes.long[outcomes.long["value"].isna()]
+        why = lg_all["missing_reason"].fillna("missing outcome").astype(str)
+        is_lost = why.isin(attrition)
+        n_lost = lg_all[is_lost.to_numpy()].groupby("endpoint").size()
+        n_wait = lg_all[~is_lost.to_numpy()].groupby("endpoint").size()
         for ep in proto.primary_endpoints:
-            k = int(miss_any.get(ep.id, 0))
-            if k:
-                kk = _count_words(k, min_cell, da)
-                quality.append(f"{ep.label_da}: udfald mangler endnu for {kk} borgere."
-                               if da else f"{ep.label_en}: outcome still missing for {kk} citizens.")
+            kl, kw = int(n_lost.get(ep.id, 0)), int(n_wait.get(ep.id, 0))
+            if kw:
+                kk = _count_words(kw, min_cell, da)
+                quality.append(f"{ep.label_da}: udfaldet er endnu ikke observeret for {kk} borgere."
+                               if da else f"{ep.label_en}: outcome not yet observed for {kk} citizens.")
+            if kl:
+                kk = _count_words(kl, min_cell, da)
+                quality.append(f"{ep.label_da}: udfaldet mangler for {kk} borgere, der er faldet fra (flyttet, "
+                               f"døde, trak sig eller blev udelukket); det kommer ikke."
+                               if da else f"{ep.label_en}: outcome missing for {kk} citizens lost to follow-up "
+                               f"(moved away, died, withdrew or were excluded); it will not come.")
         unmatched = sum(int(v) for v in (outcomes.unmatched or {}).values())
         if unmatched:
             quality.append(f"{unmatched} rækker i dataudtrækkene vedrører borgere uden for forsøget og er ikke brugt."

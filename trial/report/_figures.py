@@ -107,7 +107,8 @@ def plot_self_supporting(data, ax=None):
         c = np.asarray(cnt)
         s = np.where((c >= 1) & (c < k), np.nan, s)
         ax.plot(week, s, color=color, lw=1.8, label=label)
-    ax.set_xlabel("Uger efter randomisering" if lang == "da" else "Weeks since randomization")
+    # the status panel counts weeks from the referral date (week 1 = its first 7 days), not from randomization
+    ax.set_xlabel("Uger efter henvisning" if lang == "da" else "Weeks since referral")
     ax.set_ylabel("Pct. selvforsørgende" if lang == "da" else "% self-supporting")
     _danish_axis(ax, "y", 0, lang)
     ax.set_ylim(bottom=0)

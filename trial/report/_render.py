@@ -377,10 +377,10 @@ def _goals(d, f: _Fmt, forest_b64: str) -> str:
 
 def _weekly(d, f: _Fmt, b64: str) -> str:
     cap = (f"Figur 3. Andel selvforsørgende (ordinær beskæftigelse, uddannelse eller ingen offentlig ydelse) i hver "
-           f"uge efter randomiseringen. Uger, hvor færre end {d.min_cell} borgere i en gruppe er selvforsørgende, "
+           f"uge efter henvisningen (uge 1 = de første 7 dage fra henvisningsdatoen). Uger, hvor færre end {d.min_cell} borgere i en gruppe er selvforsørgende, "
            f"er udeladt." if f.da else
            f"Figure 3. Share self-supporting (ordinary employment, education or no public benefit) in each week "
-           f"since randomization. Weeks with fewer than {d.min_cell} self-supporting citizens in a group are left out.")
+           f"since referral (week 1 = the first 7 days from the referral date). Weeks with fewer than {d.min_cell} self-supporting citizens in a group are left out.")
     return _figure(b64, cap, cap)
 
 
@@ -553,6 +553,9 @@ def render_html(data) -> str:
     payback = figure_png_base64(plot_payback(data)) if data.business_case is not None else None
     title = data.title_da if f.da else data.title_en
     sec = []
+    if data.register_mode == "test":   # page 1 says so, not only the appendix: a rehearsal is not the trial
+        sec.append(f'<div class="banner test-register"><strong>{escape(tt["test_banner"])}</strong> '
+                   f'{escape(tt["test_banner_more"])}</div>')
     if data.descriptive_only:
         sec.append(f'<div class="banner">{escape(tt["descriptive_banner"].format(date=f.date(data.analysis_date)))}</div>')
     blocks = [
@@ -594,12 +597,34 @@ class ReportFiles:
                 "note": self.note}
 
 
+def _weasyprint():
+    """WeasyPrint's ``HTML`` class, or ``(None, why)`` when it cannot be used.
+
+    Not installed raises ImportError; installed without its system libraries
+    (Pango, GObject: a pip install on a bare server) raises OSError from the
+    import itself. Either way the report is written without a PDF and says why.
+    """
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        return None, "PDF skipped: weasyprint is not installed (pip install 'trial[report]')"
+    except OSError as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return None, ("PDF skipped: weasyprint is installed but cannot load its system libraries (Pango/GObject: "
+                      f"{first}); install them (e.g. apt-get install libpango-1.0-0 libpangoft2-1.0-0) or use "
+                      "--no-pdf")
+    return HTML, ""
+
+
 def write_pdf(html: str, path: Path) -> None:
     """PDF of the HTML with WeasyPrint (imported here: it is an optional dependency)."""
     import logging
 
-    from weasyprint import HTML
+    HTML, why = _weasyprint()
+    if HTML is None:
+        from ._data import ReportError
 
+        raise ReportError(why)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     HTML(string=html, base_url=None).write_pdf(str(path))
@@ -632,11 +657,8 @@ def write_report(data, out: str | Path, *, pdf: bool = True, on_commit=None) -> 
         (tmpdir / "report_data.json").write_text(js + "\n", encoding="utf-8")
         pdf_path = None
         if pdf:
-            import importlib.util
-
-            if importlib.util.find_spec("weasyprint") is None:
-                note = "PDF skipped: weasyprint is not installed (pip install 'trial[report]')"
-            else:
+            available, note = _weasyprint()
+            if available is not None:
                 write_pdf(html, tmpdir / "report.pdf")
                 pdf_path = out / "report.pdf"
         if on_commit is not None:

@@ -7,6 +7,7 @@ borgere; usikkerheden spænder fra 2 færre til 8 flere".
 from __future__ import annotations
 
 import math
+import re
 
 from .._format import fmt_number
 
@@ -160,7 +161,10 @@ _BC_EN = {
     "Støtte i egen bolig SEL §85": "Support in own home (§85)",
     "Botilbud SEL §107": "Residential care (§107)",
     "Kommunal medfinansiering psykiatri": "Municipal co-payment, psychiatry",
+    "Beskæftigelseseffekt, ordinær beskæftigelse": "Employment effect, ordinary employment",
+    "Beskæftigelseseffekt, fleksjob": "Employment effect, flex job",
 }
+_MEASURED_DA = re.compile(r"^målt: ([+-]?)([\d.]*\d(?:,\d+)?) procentpoint\)$")
 
 
 def bc_label_en(text: str) -> str:
@@ -169,9 +173,13 @@ def bc_label_en(text: str) -> str:
     if text in _BC_EN:
         return _BC_EN[text]
     head, sep, tail = text.partition(" (")
+    m = _MEASURED_DA.match(tail) if sep else None
+    if m:   # a line fed with a measured effect: "(målt: +9,9 procentpoint)"
+        num = m.group(2).replace(".", "").replace(",", ".")
+        tail = f"measured: {m.group(1)}{num} percentage points)"
     if sep and head in _BC_EN:
         return f"{_BC_EN[head]} ({tail}"
-    return text
+    return f"{head} ({tail}" if sep else text
 
 
 def quarter_label(quarter: str, lang: str = "da") -> str:
@@ -197,6 +205,9 @@ T = {
         "quality": "Datakvalitet",
         "changes": "Ændringer siden sidste kvartal",
         "methods": "Bilag: metode",
+        "test_banner": "PRØVE – testregister, ikke forsøgets data",
+        "test_banner_more": ("Rapporten er lavet på et testregister (øvelse eller afprøvning). Tallene må ikke "
+                             "bruges som forsøgets resultater."),
         "descriptive_banner": ("Foreløbige, beskrivende tal. Forsøgets analysedato er {date}. Indtil da viser "
                                "rapporten forskelle mellem grupperne som beskrivelse, ikke som afprøvning af "
                                "effekt; tallene kan ændre sig meget."),
@@ -222,6 +233,9 @@ T = {
         "quality": "Data quality",
         "changes": "Changes since last quarter",
         "methods": "Appendix: methods",
+        "test_banner": "REHEARSAL – test register, not the trial's data",
+        "test_banner_more": ("This report was made from a test register (a rehearsal or trial run). Its figures "
+                             "must not be used as the trial's results."),
         "descriptive_banner": ("Preliminary, descriptive figures. The trial's analysis date is {date}. Until "
                                "then the report shows differences between the groups as a description, not "
                                "as a test of effect; the figures may change a lot."),
