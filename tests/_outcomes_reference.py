@@ -59,11 +59,16 @@ def naive_derive(protocol, enrollments: pd.DataFrame, status: pd.DataFrame, even
         while contig + 1 in weeks:
             contig += 1
 
+        # a citizen with no row in the status panel has no follow-up information (event rules)
+        followed = pid in panel
+
         def why(h, kind):
             if att_days < 7 * h:
                 return att_reason
             if cal_days < 7 * h:
                 return "not yet observed"
+            if kind == "event" and not followed:
+                return "no follow-up"
             return {"status": "no status data", "survey": "not answered"}.get(kind)
 
         for ep in protocol.endpoints:
@@ -105,12 +110,12 @@ def naive_derive(protocol, enrollments: pd.DataFrame, status: pd.DataFrame, even
                 if ep.rule == "event_any":
                     if any(0 <= (s - ref).days < win for s, _ in mine):
                         value = 1.0
-                    elif cal_days >= 7 * h and att_days >= 7 * h:
+                    elif cal_days >= 7 * h and att_days >= 7 * h and followed:
                         value = 0.0
                     else:
                         reason = why(h, "event")
                 else:
-                    exposure = win / 365.25
+                    exposure = win / 365.25 if followed else NAN
                     total = 0.0
                     for s, e in mine:
                         a = (s - ref).days
@@ -119,7 +124,7 @@ def naive_derive(protocol, enrollments: pd.DataFrame, status: pd.DataFrame, even
                         else:
                             b = win if (e is None or e > as_of) else (e - ref).days
                             total += max(min(b, win) - max(a, 0), 0)
-                    if win > 0:
+                    if win > 0 and followed:
                         value = total / exposure
                     else:
                         reason = why(1, "event")

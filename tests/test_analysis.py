@@ -354,3 +354,148 @@ def test_commands_have_help(capsys):
             main(argv)
         assert e.value.code == 0
         assert "usage" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- QA: outcomes load refuses what would be a false result
+def _load_argv(reg, key, ex, *extra, status=None):
+    return ["outcomes", "load", "--register", str(reg), "--key-file", str(key), "--status",
+            str(status or ex / "status.csv"), "--events", str(ex / "events.csv"), "--survey",
+            str(ex / "survey.csv"), *extra]
+
+
+def _n_audit(reg) -> int:
+    from trial.register import Register
+
+    with Register.open(str(reg)) as r:
+        return len(r.audit_log())
+
+
+def test_outcomes_load_refuses_another_registers_key(reg_dir, tmp_path, capsys, protocol):
+    """QA P0: another register's key gave an empty upload, and `analyze` then reported extension 0 for all."""
+    assert main(["init", "--protocol", str(protocol.path), "--register", str(tmp_path / "other.sqlite")]) == 0
+    capsys.readouterr()
+    before = _n_audit(reg_dir / "r.sqlite")
+    code, out, err = _cli(capsys, *_load_argv(reg_dir / "r.sqlite", tmp_path / "other.sqlite.key",
+                                              reg_dir / "exports", "--data-date", AS_OF))
+    assert code == 2 and "does not belong to register" in err
+    assert _n_audit(reg_dir / "r.sqlite") == before
+    # the register is checked before the key: a missing register is named as such
+    code, out, err = _cli(capsys, *_load_argv(tmp_path / "nope.sqlite", tmp_path / "nope.key", reg_dir / "exports"))
+    assert code == 2 and "register" in err and "does not exist" in err and "key file" not in err
+
+
+def test_outcomes_load_refuses_an_export_of_nobody_enrolled(reg_dir, tmp_path, protocol):
+    from trial._keys import create_key_file
+    from trial.exceptions import IntakeError
+    from trial.outcomes import load_exports
+    from trial.register import Register
+
+    from ._register_helpers import referrals
+
+    key = create_key_file(tmp_path / "k.key")
+    ex = reg_dir / "exports"
+    with Register.create(tmp_path / "r.sqlite", protocol, key=key, mode="test") as reg:
+        reg.enroll_frame(referrals(30, 4, start="2016-10-01", eligible_only=True), key=key)
+        n = len(reg.audit_log())
+        with pytest.raises(IntakeError) as info:
+            load_exports(reg, key, status=ex / "status.csv", events=ex / "events.csv", survey=ex / "survey.csv",
+                         data_date=AS_OF)
+        files = {p.file for p in info.value.problems}
+        assert files == {str(ex / "status.csv"), str(ex / "events.csv"), str(ex / "survey.csv")}
+        assert all("none of its" in p.message and "nothing was stored" in p.message for p in info.value.problems)
+        assert len(reg.audit_log()) == n and reg.observations("status").empty
+
+
+def test_outcomes_load_warns_on_many_unmatched_and_missing_panels(reg_dir, tmp_path, protocol):
+    from trial._keys import create_key_file
+    from trial.intake import pseudonymise, read_referrals
+    from trial.outcomes import load_exports
+    from trial.register import Register
+
+    ex = reg_dir / "exports"
+    key = create_key_file(tmp_path / "k.key")
+    refs = read_referrals(ex / "referrals.csv", key=key.pseudonym_key, protocol=protocol)
+    # status export without the rows of a quarter of the citizens (synthetic CPR input)
+    st = pd.read_csv(ex / "status.csv", sep=None, engine="python", dtype=str)
+    ids = st["cpr"].drop_duplicates()
+    dropped = set(ids.iloc[::4])
+    (tmp_path / "cpr_input").mkdir()
+    st[~st["cpr"].isin(dropped)].to_csv(tmp_path / "cpr_input" / "status.csv", index=False)
+    with Register.create(tmp_path / "r.sqlite", protocol, key=key, mode="test") as reg:
+        reg.enroll_frame(refs.iloc[:30], key=key)                       # a quarter of the exports' citizens
+        res = load_exports(reg, key, status=tmp_path / "cpr_input" / "status.csv", events=ex / "events.csv",
+                           survey=ex / "survey.csv", data_date=AS_OF)
+        enrolled = set(reg.enrollments()["pseudonym"])
+    gone = enrolled & set(pseudonymise(pd.Series(sorted(dropped)), key.pseudonym_key))
+    assert gone, "the test needs enrolled citizens without panel"
+    text = " | ".join(res.warnings)
+    assert "status: " in text and "are not enrolled" in text and "events: " in text
+    assert f"{len(gone)} of the {len(enrolled)} enrolled citizens followed a week or more have no row" in text
+    assert "warning: " in res.summary() and res.to_dict()["warnings"] == list(res.warnings)
+    # their event endpoints are missing, not 0 (no follow-up information); an extension on record still counts
+    lg = res.outcomes.long
+    ext = lg[(lg["endpoint"] == "extension") & lg["pseudonym"].isin(gone)]
+    assert (ext["value"].dropna() == 1).all() and ext["value"].isna().any()
+    assert set(ext.loc[ext["value"].isna(), "missing_reason"]) == {"no follow-up"}
+
+
+@pytest.mark.parametrize("date, text", [
+    ("2016-09-30", "first enrolled citizen's referral date 2016-10-03"),
+    ("2999-01-01", "must not be after today"),
+])
+def test_outcomes_load_checks_the_data_date(reg_dir, capsys, date, text):
+    """QA P2: --data-date before every referral, in the future, or older than the data was accepted."""
+    before = _n_audit(reg_dir / "r.sqlite")
+    code, out, err = _cli(capsys, *_load_argv(reg_dir / "r.sqlite", reg_dir / "r.key", reg_dir / "exports",
+                                              "--data-date", date))
+    assert code == 2 and text in err, err
+    assert _n_audit(reg_dir / "r.sqlite") == before
+    assert not CPR_RE.search(out + err)
+
+
+def test_data_newer_than_the_data_date(reg_dir, tmp_path, capsys, protocol):
+    """Production: an export with rows dated after --data-date is refused. Test: those rows are not stored
+    (rehearsals cut simulated exports at interim dates), with a warning, and the endpoints do not change."""
+    from trial._keys import load_key_file
+    from trial.intake import read_events, read_referrals, read_status, read_survey
+    from trial.register import Register
+
+    ex, interim = reg_dir / "exports", "2018-06-30"
+    for mode in ("production", "test"):
+        reg = tmp_path / f"{mode}.sqlite"
+        assert main(["init", "--protocol", str(protocol.path), "--register", str(reg), "--mode", mode]) == 0
+        key = load_key_file(f"{reg}.key")
+        with Register.open(reg) as r:
+            r.enroll_frame(read_referrals(ex / "referrals.csv", key=key.pseudonym_key, protocol=protocol), key=key)
+        capsys.readouterr()
+        before = _n_audit(reg)
+        code, out, err = _cli(capsys, *_load_argv(reg, f"{reg}.key", ex, "--data-date", interim, "--json"))
+        if mode == "production":
+            assert code == 2 and _n_audit(reg) == before
+            problems = json.loads(out)["problems"]
+            assert [(p["file"], p["column"]) for p in problems] == [
+                (str(ex / "status.csv"), "week"), (str(ex / "events.csv"), "start_date"),
+                (str(ex / "survey.csv"), "date")]
+            assert all(f"dated after the data date {interim}" in p["message"] for p in problems)
+            continue
+        assert code == 0, err
+        warnings = json.loads(out)["warnings"]
+        assert [w.split(":")[0] for w in warnings] == ["status", "events", "survey"]
+        assert all("were not stored" in w for w in warnings) and "trial: warning: status" in err
+        with Register.open(reg) as r:
+            enr = r.enrollments()
+            st, ev, sv = (r.observations(k) for k in ("status", "events", "survey"))
+            stored = r.outcomes()
+        start = enr.set_index("pseudonym")["referral_date"].reindex(st["pseudonym"]).to_numpy() \
+            + pd.to_timedelta(7 * (st["week"].to_numpy() - 1), unit="D")
+        assert (start <= pd.Timestamp(interim)).all() and (ev["start_date"] <= pd.Timestamp(interim)).all()
+        assert (sv["date"].dropna() <= pd.Timestamp(interim)).all()
+        # the endpoints are those of the full exports as of the data date (derive ignores later rows anyway)
+        k = key.pseudonym_key
+        full = derive(protocol, enr, read_status(ex / "status.csv", key=k, protocol=protocol),
+                      read_events(ex / "events.csv", key=k, protocol=protocol),
+                      read_survey(ex / "survey.csv", key=k, protocol=protocol), as_of=interim).long
+        got = stored.drop(columns="data_date").sort_values(["pseudonym", "endpoint"]).reset_index(drop=True)
+        want = full.sort_values(["pseudonym", "endpoint"]).reset_index(drop=True)
+        np.testing.assert_array_equal(got["value"].to_numpy(float), want["value"].to_numpy(float))
+        assert got["missing_reason"].fillna("").tolist() == want["missing_reason"].fillna("").tolist()

@@ -161,6 +161,52 @@ def test_values_echoed_in_messages_are_scrubbed(protocol, indir):
     assert "150275-XXXX" in text and corpus.C2.replace("-", "") not in text
 
 
+def test_cpr_numbers_outside_the_cpr_column_are_problems(protocol, indir):
+    """QA P0: a CPR number typed into a free-text column must not get through (any kind, any column read).
+
+    Each such cell is one problem, its value masked, and no other check echoes it again."""
+    rows = [list(r) for r in corpus.REF_ROWS]
+    rows[0][3] = "note 070961-1234"          # free text
+    rows[1][3] = "2303891234"                # ten digits
+    rows[2][5] = "0703611234"                # a number column: no "out of range" problem besides
+    rows[3][3] = "ressourceforloeb"          # fine
+    path = write(indir, "ref_cpr_text.csv", corpus.REF_HEAD, rows)
+    with pytest.raises(IntakeError) as info:
+        intake.read_referrals(path, key=KEY, protocol=protocol)
+    got = [(p.row, p.column, p.message.split(";")[0]) for p in info.value.problems]
+    assert got == [(2, "referral_type", "contains a CPR-like number ('note 070961-XXXX')"),
+                   (3, "referral_type", "contains a CPR-like number ('230389-XXXX')"),
+                   (4, "months_on_benefit", "contains a CPR-like number ('070361-XXXX')")]
+    for digits in ("070961-1234", "0709611234", "2303891234", "0703611234"):
+        assert digits not in str(info.value)
+    # a number that is not CPR-like is left to the usual checks
+    rows = [list(r) for r in corpus.REF_ROWS]
+    rows[0][5] = "9999999999"
+    path = write(indir, "ref_big_number.csv", corpus.REF_HEAD, rows)
+    with pytest.raises(IntakeError, match="a number 0–36"):
+        intake.read_referrals(path, key=KEY, protocol=protocol)
+
+
+def test_nine_digit_excel_number_in_a_text_column_is_a_cpr_number(protocol, indir):
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(corpus.REF_HEAD)
+    for i, r in enumerate(corpus.REF_ROWS):
+        ws.append([r[0], dt.datetime.fromisoformat(r[1]), int(r[2]), 703611234 if i == 2 else r[3],
+                   int(r[4]), float(r[5]), int(r[6])])
+    path = indir / "ref_nine_digits.xlsx"
+    wb.save(path)
+    with pytest.raises(IntakeError) as info:
+        intake.read_referrals(path, key=KEY, protocol=protocol)
+    [p] = info.value.problems
+    assert (p.row, p.column) == (4, "referral_type") and "('070361-XXXX')" in p.message
+    assert "703611234" not in str(info.value)
+
+
 def test_excel_date_with_time_is_rejected(protocol, indir):
     import datetime as dt
 

@@ -195,6 +195,35 @@ class TestEventAny:
         assert col(out) == [0.0]
 
 
+    def test_citizen_absent_from_the_status_panel_has_no_follow_up(self):
+        """QA P0: a citizen with no status panel at all got extension = 0 instead of missing."""
+        e = enr("panel", "none", "none_event", "none_moved", "none_early")
+        e.loc[4, "referral_date"] = day(1000)
+        st = panel({"panel": [RF] * 20})
+        ev = events(("none_event", "forloeb_extension", day(30), None), ("none_moved", "moved_away", day(20), None))
+        kw = dict(event_types=["forloeb_extension"], horizon_weeks=10, as_of=day(1050))
+        out = O.event_any(e, ev, status=st, **kw)
+        np.testing.assert_array_equal(col(out), [0.0, np.nan, 1.0, np.nan, np.nan])  # an event on record: 1
+        # attrition and "not yet observed" say more than "no follow-up" and come first
+        assert reasons(out) == [None, "no follow-up", None, "moved away", "not yet observed"]
+        # without the panel nothing tells the citizens apart: the old rule (0 when no event is on record)
+        assert col(O.event_any(e, ev, **kw))[:2] == [0.0, 0.0]
+        rate = O.event_rate(e, ev, status=st, measure="count", **kw)
+        assert col(rate)[0] == 0.0 and np.isnan(col(rate)[1]) and np.isnan(col(rate)[2])
+        assert np.isnan(col(rate, "exposure_years")[1]) and col(rate, "exposure_years")[0] == pytest.approx(70 / 365.25)
+        assert reasons(rate)[:3] == [None, "no follow-up", "no follow-up"]
+
+    def test_derive_uses_the_panel_for_event_endpoints(self, protocol):
+        e = enr("panel", "none")
+        st = panel({"panel": [RF] * 156})
+        out = O.derive(protocol, e, st, events(), None, as_of=day(1200), endpoints=["extension", "par85"])
+        lg = out.long.set_index(["pseudonym", "endpoint"])
+        assert lg.loc[("panel", "extension"), "value"] == 0
+        assert np.isnan(lg.loc[("none", "extension"), "value"])
+        assert lg.loc[("none", "extension"), "missing_reason"] == O.NO_FOLLOW_UP == "no follow-up"
+        assert lg.loc[("none", "par85"), "missing_reason"] == "no follow-up"
+
+
 class TestEventRate:
     def test_days_with_part_year_exposure(self):
         e = enr("full", "part", "open", "cross", "moved")

@@ -6,6 +6,7 @@ and every allocation is recomputed exactly.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import numpy as np
@@ -315,3 +316,93 @@ def test_cli_verify_without_key_exits_1(tmp_path, protocol, capsys):
     assert "not recomputed" in capsys.readouterr().out
     assert main(["verify", "--register", reg, "--skip-allocations"]) == 0
     assert main(["verify", "--register", reg, "--key-file", str(tmp_path / "apart.key")]) == 0
+
+
+# --------------------------------------------------------------------------- QA: CPR numbers in free text
+def _cpr_hits(blob: bytes) -> list[bytes]:
+    """CPR-like numbers in bytes: the project's scan pattern, and the same also inside words."""
+    from trial._cpr import CPR_PATTERN
+
+    inside = rb"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}-?\d{4}(?!\d)"
+    # glued to a word: letters with at least one that is not a hex digit (pseudonyms and hashes are hex)
+    words = re.findall(rb"[A-Za-z]*[G-Zg-z][A-Za-z]*" + inside, blob)
+    return re.findall(CPR_PATTERN.pattern.encode(), blob) + words
+
+
+def test_enroll_refuses_cpr_in_free_text_and_writes_nothing(tmp_path, protocol, capsys):
+    """QA P0: a CPR number typed into referral_type reached the register's referrals and audit tables."""
+    from trial.simulate import simulate_referrals
+
+    raw = simulate_referrals(protocol, 12, seed=3)
+    (tmp_path / "cpr_input").mkdir()
+    reg = str(tmp_path / "r.sqlite")
+    assert main(["init", "--protocol", str(protocol.path), "--register", reg]) == 0
+    capsys.readouterr()
+    before = (tmp_path / "r.sqlite").read_bytes()
+    for value in ("2303891234", "note 070961-1234", "ressourceforloeb0709611234"):
+        bad = raw.copy()
+        bad["referral_type"] = bad["referral_type"].astype(object)
+        bad.loc[4, "referral_type"] = value
+        csv = tmp_path / "cpr_input" / "referrals.csv"
+        bad.to_csv(csv, sep=";", index=False)
+        code = main(["enroll", "--register", reg, str(csv), "--json"])
+        out = capsys.readouterr()
+        assert code == 2, out.err
+        problem = json.loads(out.out)["problems"][0]
+        assert (problem["row"], problem["column"]) == (6, "referral_type")
+        assert "CPR-like number" in problem["message"] and "-XXXX" in problem["message"]
+        assert not _cpr_hits((out.out + out.err).encode())
+    with Register.open(reg) as r:
+        assert len(r.screening_log()) == 0 and len(r.audit_log()) == 1
+    assert not _cpr_hits(b"".join(p.read_bytes() for p in tmp_path.glob("r.sqlite*")))
+    assert len(before) > 0
+
+
+def test_register_masks_cpr_like_runs_in_free_text(tmp_path, protocol):
+    """Defence in depth: text that reaches the register without intake is stored masked."""
+    fr = referrals(6, 21, eligible_only=True)
+    fr["referral_type"] = fr["referral_type"].astype(object)
+    fr.loc[1, "referral_type"] = "2303891234"
+    fr.loc[2, "referral_type"] = "note 070961-1234"
+    fr.loc[3, "referral_type"] = "ressourceforloeb0709611234"
+    path = tmp_path / "r.sqlite"
+    with Register.create(path, protocol, key=key(), mode="test") as r:
+        res = r.enroll_frame(fr, key=key())
+        assert len(res.screened) == 3 and set(res.screened["reason_code"]) == {"referral_type"}
+        assert all("-XXXX" in t for t in res.screened["reason"])
+        enrolled = r.enrollments()["pseudonym"].iloc[0]
+        r.withdraw(enrolled, "borgeren ringede, CPR 0101801235, flytter", "2017-01-05")
+        log = r.screening_log()
+        assert sorted(log.loc[~log.eligible, "reason"]) == sorted([
+            "referral type '230389-XXXX' not among ['ressourceforloeb']",
+            "referral type 'note 070961-XXXX' not among ['ressourceforloeb']",
+            "referral type 'ressourceforloeb070961-XXXX' not among ['ressourceforloeb']"])
+        assert r.status_events()["reason"].tolist() == ["borgeren ringede, CPR 010180-XXXX, flytter"]
+        assert r.verify(key()).ok                                  # masked texts still verify
+    blob = b"".join(p.read_bytes() for p in tmp_path.glob("r.sqlite*"))
+    assert not _cpr_hits(blob)
+    for digits in (b"2303891234", b"070961-1234", b"0709611234", b"0101801235"):
+        assert digits not in blob
+
+
+# --------------------------------------------------------------------------- QA: which file is missing
+def test_enroll_on_a_missing_register_names_the_register(tmp_path, capsys):
+    """QA P3: `trial enroll` on a missing register said "key file nope.sqlite.key not found"."""
+    nope = str(tmp_path / "nope.sqlite")
+    assert main(["enroll", "--register", nope, str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"register {nope} does not exist" in err and "key file" not in err
+    assert main(["verify", "--register", nope, "--key-file", str(tmp_path / "no.key")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "key file" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_enroll_refuses_another_registers_key_before_reading(tmp_path, protocol, capsys):
+    reg = str(tmp_path / "r.sqlite")
+    assert main(["init", "--protocol", str(protocol.path), "--register", reg]) == 0
+    assert main(["init", "--protocol", str(protocol.path), "--register", str(tmp_path / "o.sqlite")]) == 0
+    capsys.readouterr()
+    code = main(["enroll", "--register", reg, "--key-file", str(tmp_path / "o.sqlite.key"),
+                 str(tmp_path / "missing.csv")])
+    assert code == 2 and "does not belong to register" in capsys.readouterr().err

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import _db
-from ._keys import KeyFile
+from ._keys import KeyFile, check_purpose, record_mode
 from .exceptions import RegisterError
 from .protocol import Protocol, loads as _load_protocol
 from .randomize import Allocator, SchemeInfo, _State, assign_strata, commitment as _commitment, secret_digest
@@ -245,13 +245,22 @@ class Register:
         Raises
         ------
         RegisterError
-            If the register exists, ``mode`` is not 'test'/'production', or the
-            scheme cannot run with this protocol.
+            If the register exists, ``mode`` is not 'test'/'production', the
+            scheme cannot run with this protocol, or the key file does not fit
+            the mode (:func:`trial._keys.check_purpose`: a rehearsal key or a
+            test key for production, a production key for test).
+
+        Notes
+        -----
+        On success the mode is recorded in the key file on disk
+        (:func:`trial._keys.record_mode`), so the key cannot later serve a
+        register of the other mode.
         """
         if mode not in MODES:
             raise RegisterError(f"`mode` must be one of {', '.join(MODES)}; got {mode!r}")
         if not isinstance(key, KeyFile):
             raise RegisterError("`key` must be a KeyFile (trial._keys.load_key_file)")
+        check_purpose(key, mode)
         info = SchemeInfo.from_protocol(protocol)
         db = _db.connect(target, create=True)
         try:
@@ -284,6 +293,14 @@ class Register:
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(target) + suffix).unlink(missing_ok=True)
             raise
+        try:
+            record_mode(key, mode)  # the key file now says which kind of register it serves
+        except OSError as exc:  # e.g. a key on read-only media: the register is fine, the key just unmarked
+            import logging
+
+            logging.getLogger("trial.register").warning(
+                "could not record mode %s in key file %s (%s); it stays of unknown purpose", mode, key.path,
+                exc.strerror or exc)
         return cls(db, target)
 
     @classmethod
@@ -372,12 +389,31 @@ class Register:
             raise RegisterError(f"protocol {protocol.path or ''} has fingerprint {protocol.fingerprint[:12]}…, "
                                 f"but register {self.target} was initialised with {self._meta['fingerprint'][:12]}…")
 
+    def check_key(self, key: KeyFile) -> None:
+        """Refuse a key file that is not this register's own.
+
+        The register stores the SHA-256 of the allocation secret it was
+        initialised with; a key file whose secret has another digest belongs
+        to another register (and its pseudonymisation key would give other
+        pseudonyms).
+
+        Raises
+        ------
+        RegisterError
+            ``key`` is not a KeyFile, or belongs to another register.
+        """
+        if not isinstance(key, KeyFile):
+            raise RegisterError(f"`key` must be a KeyFile (trial._keys.load_key_file(...)); got "
+                                f"{type(key).__name__}")
+        if secret_digest(key.allocation_secret) != self._meta["secret_sha256"]:
+            raise RegisterError(f"key file {key.path} does not belong to register {self.target} "
+                                f"(its allocation secret differs from the one committed to at init); "
+                                f"use the key file `trial init` created for this register")
+
     def _allocator_for(self, key: KeyFile) -> Allocator:
         if not isinstance(key, KeyFile):
             raise RegisterError("enrollment needs the key file (`key` = trial._keys.load_key_file(...))")
-        if secret_digest(key.allocation_secret) != self._meta["secret_sha256"]:
-            raise RegisterError(f"key file {key.path} does not belong to register {self.target} "
-                                f"(its allocation secret differs from the one committed to)")
+        self.check_key(key)
         if self._allocator is None:
             self._allocator = Allocator(self.scheme_info, key.allocation_secret, self.mode)
         return self._allocator
@@ -454,8 +490,9 @@ class Register:
             rid = (db.one("SELECT COALESCE(MAX(id), 0) FROM referrals")[0] or 0) + 1
             audit_id = tx.next_id
             now = _now()
+            reason = _mask_text(reason or "")
             referral = {"id": rid, **ref, "seen_at": now, "eligible": int(code is None),
-                        "reason_code": code or "", "reason": reason or "", "stratum": stratum,
+                        "reason_code": code or "", "reason": reason, "stratum": stratum,
                         "audit_id": audit_id}
             _insert(db, "referrals", referral)
             payload = {"referral": referral}
@@ -506,7 +543,7 @@ class Register:
             tx = _Tx(db)
             eid = (db.one("SELECT COALESCE(MAX(id), 0) FROM status_events")[0] or 0) + 1
             now = _now()
-            row = {"id": eid, "pseudonym": pseudonym, "kind": kind, "reason": reason, "date": d,
+            row = {"id": eid, "pseudonym": pseudonym, "kind": kind, "reason": _mask_text(reason), "date": d,
                    "recorded_at": now, "audit_id": tx.next_id}
             _insert(db, "status_events", row)
             tx.audit(kind, {"status_event": row}, at=now).finish()
@@ -804,6 +841,18 @@ def _iso_date(value, name: str) -> str:
     return ts.date().isoformat()
 
 
+def _mask_text(text) -> str:
+    """Free text as the register stores it: CPR-like numbers masked ``DDMMYY-XXXX``, also inside words.
+
+    Defence in depth: intake already rejects a CPR-like number outside the
+    ``cpr`` column, but texts reach the register from Python too
+    (``withdraw(reason=...)``, frames built by hand).
+    """
+    from .intake._problems import _scrub
+
+    return _scrub(str(text))
+
+
 def _clean(v):
     if v is None:
         return None
@@ -835,7 +884,7 @@ def _referral_record(rec: dict) -> dict:
         "age": _int_or_none(rec.get("age")),
         "sex": None if _clean(rec.get("sex")) is None else str(rec["sex"]),
         "municipality_code": _int_or_none(rec.get("municipality_code")),
-        "referral_type": None if _clean(rec.get("referral_type")) is None else str(rec["referral_type"]),
+        "referral_type": None if _clean(rec.get("referral_type")) is None else _mask_text(rec["referral_type"]),
         "prior_forloeb": _int_or_none(rec.get("prior_forloeb")),
         "months_on_benefit": None if mob is None else float(mob),
         "psych_contact_12m": _int_or_none(rec.get("psych_contact_12m")),

@@ -16,8 +16,12 @@ def run(ctx) -> None:
     if getattr(ctx, "key_file", None) is None:
         create_key_file(ctx.out / "demo.key", exist_ok=True, seed=ctx.seed)
         ctx.key_file = ctx.out / "demo.key"
-    key = load_key_file(ctx.key_file).pseudonym_key
+    kf = load_key_file(ctx.key_file)
+    key = kf.pseudonym_key
     ctx.echo(f"Pseudonym key: {ctx.key_file} (owner-only permissions; never stored with the data)")
+    if kf.rehearsal:
+        ctx.echo("  a rehearsal key derived from the demo seed: reproducible, guessable, so only for TEST "
+                 "registers (`trial init --mode production` refuses it)")
     frames = {}
     for kind in KINDS:
         path = folder / f"{kind}.csv"

@@ -24,8 +24,9 @@ def run(args) -> int:
     from ..intake import read_referrals
     from ..register import Register
 
-    key = load_key_file(args.key_file or default_key_path(args.register))
-    with Register.open(args.register) as reg:
+    with Register.open(args.register) as reg:      # the register first: "register X does not exist"
+        key = load_key_file(args.key_file or default_key_path(args.register))
+        reg.check_key(key)                          # before reading the file: another register's key
         frame = read_referrals(args.file, key=key.pseudonym_key, protocol=reg.protocol)
         res = reg.enroll_frame(frame, key=key)
     if args.json:

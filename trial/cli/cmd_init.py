@@ -10,7 +10,9 @@ def add_parser(sub) -> None:
                        "production mode: store the protocol and its fingerprint, start the audit chain and print "
                        "the SHA-256 commitment to the allocation sequence, to publish before the first enrollment. "
                        "The key file (pseudonymisation key and allocation secret) is created if missing; keep it "
-                       "apart from the register.")
+                       "apart from the register. The key file records the mode; a production register refuses a "
+                       "rehearsal key (trial demo, seeded) or a key used for a test register, and a test register "
+                       "refuses a production key.")
     p.add_argument("--protocol", required=True, help="protocol TOML file")
     p.add_argument("--register", required=True, help="register: a file path or postgresql://… URL")
     p.add_argument("--key-file", default=None,
@@ -24,20 +26,27 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from .._keys import create_key_file, default_key_path, load_key_file
+    from .._keys import check_purpose, create_key_file, default_key_path, load_key_file
     from ..protocol import load
     from ..register import Register
 
     proto = load(args.protocol)
     key_path = Path(args.key_file) if args.key_file else default_key_path(args.register)
     created = not key_path.exists()
+    if not created:  # refuse an unfit key (rehearsal or test key for production, ...) before anything is written
+        check_purpose(load_key_file(key_path), args.mode)
     key = create_key_file(key_path) if created else load_key_file(key_path)
-    with Register.create(args.register, proto, key=key, mode=args.mode) as reg:
-        info = reg.scheme_info
-        out = {"register": str(args.register), "mode": reg.mode, "trial_id": proto.trial.id,
-               "fingerprint": proto.fingerprint, "scheme": info.scheme, "seed": info.seed,
-               "commitment": reg.commitment, "key_file": str(key_path), "key_created": created,
-               "schema_version": reg.schema_version}
+    try:
+        with Register.create(args.register, proto, key=key, mode=args.mode) as reg:
+            info = reg.scheme_info
+            out = {"register": str(args.register), "mode": reg.mode, "trial_id": proto.trial.id,
+                   "fingerprint": proto.fingerprint, "scheme": info.scheme, "seed": info.seed,
+                   "commitment": reg.commitment, "key_file": str(key_path), "key_created": created,
+                   "schema_version": reg.schema_version}
+    except BaseException:
+        if created:  # nothing written half-way: a key made for a register that was not created goes too
+            key_path.unlink(missing_ok=True)
+        raise
     if args.json:
         print_json(out)
     else:

@@ -15,8 +15,12 @@ def add_parser(sub) -> None:
                         description="Read and validate the status, events and survey exports (CSV or .xlsx), "
                                     "turn CPR numbers into pseudonyms with the key file, derive every endpoint "
                                     "of the protocol and store observations and outcomes in the register, dated "
-                                    "by --data-date. All files are validated before anything is written; rows of "
-                                    "citizens not enrolled are not stored. Exit 0 ok, 2 bad input.")
+                                    "by --data-date. The key file must be the register's own. All files are "
+                                    "validated before anything is written; rows of citizens not enrolled are not "
+                                    "stored, and an export none of whose rows belongs to an enrolled citizen is "
+                                    "refused. The data date lies between the first referral and today; rows dated "
+                                    "after it are an error in a production register and are not stored (with a "
+                                    "warning) in a test register. Exit 0 ok, 2 bad input.")
     c.add_argument("--register", required=True, help="register: SQLite file or postgresql:// URL")
     c.add_argument("--key-file", default=None,
                    help="key file holding the pseudonymisation key (default: <register>.key, as trial init made it)")
@@ -26,7 +30,8 @@ def add_parser(sub) -> None:
     c.add_argument("--survey", required=True, metavar="FILE",
                    help="survey export (cpr, wave, date, self_rated_health, functional_ability, job_readiness)")
     c.add_argument("--data-date", default=None, metavar="DATE",
-                   help="date the exports were drawn, YYYY-MM-DD (default: the latest date in the data)")
+                   help="date the exports were drawn, YYYY-MM-DD, between the first enrolled referral and "
+                        "today (default: the latest date in the data)")
     add_json_flag(c)
     c.set_defaults(func=run_load)
 
@@ -39,7 +44,11 @@ def run_load(args) -> int:
     result = load_exports(args.register, key_file, status=args.status, events=args.events,
                           survey=args.survey, data_date=args.data_date)
     if args.json:
+        import sys
+
         print_json(result.to_dict())
+        for w in result.warnings:
+            print(f"trial: warning: {w}", file=sys.stderr)
     else:
         print(result.summary())
     return EXIT_OK

@@ -25,12 +25,12 @@ def run(args) -> int:
     from .._keys import default_key_path, load_key_file
     from ..register import Register
 
-    key = None
-    if not args.skip_allocations:
-        path = Path(args.key_file) if args.key_file else default_key_path(args.register)
-        if args.key_file or path.exists():
-            key = load_key_file(path)
-    with Register.open(args.register, migrate=False) as reg:
+    with Register.open(args.register, migrate=False) as reg:   # the register first
+        key = None
+        if not args.skip_allocations:
+            path = Path(args.key_file) if args.key_file else default_key_path(args.register)
+            if args.key_file or path.exists():
+                key = load_key_file(path)
         res = reg.verify(key)
     ok = not res.problems and (res.allocations_recomputed or args.skip_allocations)
     if args.json:

@@ -22,12 +22,20 @@ def _safe(value, width: int = 40) -> str:
     return repr(text)
 
 
-_CPR_ANYWHERE = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}(?!\d)")
+_CPR_ANYWHERE = re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}-?\d{4}(?!\d)")
 
 
 def _scrub(text: str) -> str:
     """``text`` with CPR-like numbers masked, also inside words (``borger_0101801235.csv``)."""
     return _CPR_ANYWHERE.sub(lambda m: m.group(0)[:6] + "-XXXX", str(text))
+
+
+def _has_cpr(values) -> np.ndarray:
+    """Per value (strings; NaN allowed): does it contain a CPR-like number, also inside words?"""
+    import pandas as pd
+
+    s = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    return s.astype("str").str.contains(_CPR_ANYWHERE).to_numpy(dtype=bool) & s.notna().to_numpy()
 
 
 class _Problems:
@@ -38,6 +46,12 @@ class _Problems:
         self.limit = limit
         self.items: list[Problem] = []
         self.total = 0
+        self._skip: dict[str, np.ndarray] = {}
+
+    def skip(self, column: str, rows: np.ndarray) -> None:
+        """Report nothing more about these rows of ``column`` (their cell has a problem already)."""
+        mask = self._skip.setdefault(column, np.zeros(len(self._lines), dtype=bool))
+        mask[np.asarray(rows, dtype=np.int64)] = True
 
     def add(self, row, column, message) -> None:
         self.total += 1
@@ -50,12 +64,15 @@ class _Problems:
         Only the first ``limit`` are kept (they are the earliest rows), all are counted.
         """
         rows = np.asarray(rows)
+        if column in self._skip and len(rows):
+            rows = rows[~self._skip[column][rows]]
         self.total += len(rows)
         for i in rows[: self.limit]:
             self.items.append(Problem(self.file, int(self._lines[i]), column, message(int(i))))
 
     def bind(self, lines: np.ndarray) -> None:
         self._lines = lines
+        self._skip = {}
 
     def raise_if_any(self) -> None:
         if not self.total:

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ._problems import _Problems, _safe, _scrub
+from ._problems import _has_cpr, _Problems, _safe, _scrub
 
 _MIN_ROWS = {"referrals": 1, "status": 1, "events": 0, "survey": 0}
 
@@ -275,4 +275,36 @@ def _load(path, kind: str, required: tuple[str, ...]) -> tuple[_Table | None, _P
     if len(table) < _MIN_ROWS[kind]:
         probs.add(None, None, f"has a header but no data rows; a {kind} export needs at least one row")
     probs.bind(table.lines)
+    _check_no_cpr_outside(table, probs)
     return table, probs
+
+
+def _check_no_cpr_outside(table: _Table, probs: _Problems) -> None:
+    """A CPR-like number in any column read other than ``cpr`` is a problem (one per cell).
+
+    Free text (``referral_type``, a status code) would otherwise carry the
+    number into the register and its messages. A cell of exactly nine
+    digits is checked with a leading zero restored (Excel drops it from a
+    number cell; no column but ``cpr`` has a valid nine-digit value). The
+    check runs on the distinct values of each column; a cell reported here
+    gets no further problem (its value is not echoed again, even masked).
+    """
+    for name, col in table.cols.items():
+        if name == "cpr" or not len(col.uniq):
+            continue
+        hit = _has_cpr(col.uniq)
+        # a cell of exactly 9 digits may be a CPR number that lost its leading zero (an Excel number cell);
+        # no column other than cpr has a valid 9-digit value, so it is checked with the zero restored
+        u = pd.Series(col.uniq, dtype=object).astype(str)
+        nine = u.str.fullmatch(r"\d{9}").to_numpy(dtype=bool)
+        if nine.any():
+            hit |= nine & _has_cpr(("0" + u).to_numpy(dtype=object))
+        if not hit.any():
+            continue
+        rows = np.flatnonzero(np.append(hit, False)[col.codes])
+        uniq = np.where(nine, ("0" + u).to_numpy(dtype=object), col.uniq)   # shown masked as DDMMYY-XXXX
+        codes = col.codes
+        probs.add_rows(rows, name, lambda i: f"contains a CPR-like number ({_safe(uniq[codes[i]])}); only the "
+                                             f"'cpr' column may hold CPR numbers: remove it from this column "
+                                             f"and export the file again")
+        probs.skip(name, rows)

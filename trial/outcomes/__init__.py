@@ -25,7 +25,17 @@ citizen with referral date ``r``, as of the date ``as_of``:
 A value that cannot be known is NaN with a ``missing_reason``: the attrition
 ("moved away", "died", "withdrawn") when it came before the horizon, else "not
 yet observed" when the horizon lies after ``as_of``, else "no status data" or
-"not answered" / "no baseline answer" (surveys). Every enrolled citizen has a
+"not answered" / "no baseline answer" (surveys), or "no follow-up" (below).
+
+*No follow-up information.* When the weekly status panel is given, a citizen
+with no row in it at all has nothing that shows he or she was followed (not
+found in the source system, or an export of other citizens): the event rules
+then give NaN with "no follow-up" instead of 0 (``event_any``: an event on
+record still gives 1; ``event_rate``: value and exposure missing). The
+calendar alone is not evidence of follow-up. :func:`derive` passes the panel
+to the event rules whenever it is given; the public ``event_any`` and
+``event_rate`` take it as ``status=``. (A panel that merely ends early does
+not shorten the event window: events come from other registers.) Every enrolled citizen has a
 row for every endpoint; rows of the exports for citizens not enrolled are not
 part of the trial and are counted in :attr:`Outcomes.unmatched`.
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError, TrialError
-from ._common import (_BIG, _DEFAULT_ATTRITION, _WITHDRAWN_DATE_COLUMNS, NO_STATUS_DATA, NOT_YET_OBSERVED,
-                      _as_date, _days, _frame_problem, _reason_text, _require)
+from ._common import (_BIG, _DEFAULT_ATTRITION, _WITHDRAWN_DATE_COLUMNS, NO_FOLLOW_UP, NO_STATUS_DATA,
+                      NOT_YET_OBSERVED, _as_date, _days, _frame_problem, _reason_text, _require)
 
 
 @dataclass
@@ -32,6 +32,7 @@ class _Context:
     statuses: tuple[str, ...]
     matrix: np.ndarray | None = None   # (n, W) int8 status codes, -1 = no row
     contig: np.ndarray | None = None   # weeks of panel from week 1 without a gap
+    in_panel: np.ndarray | None = None  # bool: the citizen has a row in the status panel (None: no panel given)
     events: pd.DataFrame | None = None  # idx, event, start, end (relative days), open (no end yet)
     survey: pd.DataFrame | None = None  # idx, wave, day, items...
     unmatched: dict = field(default_factory=dict)
@@ -48,14 +49,30 @@ class _Context:
     def att_weeks(self) -> np.ndarray:
         return self.att_days // 7
 
-    def reason_incomplete(self, horizon: int, *, status: bool = False, default: str | None = None) -> np.ndarray:
-        """Why follow-up does not reach ``horizon`` weeks (object array; None where it does)."""
+    @property
+    def no_follow_up(self) -> np.ndarray:
+        """Citizens absent from a given status panel: nothing shows they were followed (bool array).
+
+        All False when no panel was given (an events-only call cannot tell).
+        """
+        if self.in_panel is None:
+            return np.zeros(self.n, dtype=bool)
+        return ~self.in_panel
+
+    def reason_incomplete(self, horizon: int, *, status: bool = False, default: str | None = None,
+                          unknown: np.ndarray | None = None) -> np.ndarray:
+        """Why follow-up does not reach ``horizon`` weeks (object array; None where it does).
+
+        ``unknown`` (bool per citizen) marks citizens without follow-up information ("no follow-up").
+        """
         h_days = 7 * horizon
         out = np.full(self.n, None, dtype=object)
         if status:
             out[self.contig < horizon] = NO_STATUS_DATA
         elif default is not None:
             out[:] = default
+        if unknown is not None:
+            out[unknown] = NO_FOLLOW_UP
         out[self.cal_days < h_days] = NOT_YET_OBSERVED
         att = self.att_days < h_days
         out[att] = self.att_reason[att]
@@ -156,7 +173,8 @@ def _build_context(protocol, enrollments, status=None, events=None, survey=None,
 
     # --- status matrix ------------------------------------------------------------
     if st is not None:
-        ctx.matrix, ctx.contig, unmatched["status"] = _status_matrix(st, pseud, statuses, weeks_needed)
+        ctx.matrix, ctx.contig, unmatched["status"], ctx.in_panel = _status_matrix(st, pseud, statuses,
+                                                                                    weeks_needed)
 
     # --- survey ---------------------------------------------------------------------
     if sv is not None:
@@ -244,4 +262,6 @@ def _status_matrix(st: pd.DataFrame, pseud: pd.Index, statuses: tuple[str, ...],
     mat[ii, ww] = codes[sel].astype("int8")
     gap = mat < 0
     contig = np.where(gap.any(axis=1), gap.argmax(axis=1), width).astype("int64")
-    return mat, contig, int((~matched).sum())
+    in_panel = np.zeros(n, dtype=bool)
+    in_panel[idx[matched]] = True
+    return mat, contig, int((~matched).sum()), in_panel

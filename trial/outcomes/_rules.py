@@ -130,9 +130,10 @@ def _k_event_any(ctx, events, horizon):
     sel = ev["event"].isin(events).to_numpy() & (start >= 0) & (start < win[idx])
     hit = np.zeros(ctx.n, dtype=bool)
     hit[idx[sel]] = True
-    complete = (ctx.cal_days >= 7 * horizon) & (ctx.att_days >= 7 * horizon)
+    unknown = ctx.no_follow_up
+    complete = (ctx.cal_days >= 7 * horizon) & (ctx.att_days >= 7 * horizon) & ~unknown
     value = np.where(hit, 1.0, np.where(complete, 0.0, np.nan))
-    return _rows(ctx, value, time_weeks=win / 7, reason=ctx.reason_incomplete(horizon))
+    return _rows(ctx, value, time_weeks=win / 7, reason=ctx.reason_incomplete(horizon, unknown=unknown))
 
 
 def _k_event_rate(ctx, events, horizon, measure):
@@ -153,10 +154,12 @@ def _k_event_rate(ctx, events, horizon, measure):
         end = np.where(ev["open"].to_numpy(), w, end)  # open spell: runs to the end of the window
         days = (np.minimum(end, w) - np.maximum(start, 0)).clip(0)
         total = np.bincount(idx, weights=days, minlength=ctx.n).astype(float)
-    exposure = win / DAYS_PER_YEAR
+    unknown = ctx.no_follow_up
+    exposure = np.where(unknown, np.nan, win / DAYS_PER_YEAR)
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(win > 0, total / exposure, np.nan)
-    return _rows(ctx, value, time_weeks=win / 7, exposure=exposure, reason=ctx.reason_incomplete(1))
+        value = np.where((win > 0) & ~unknown, total / exposure, np.nan)
+    return _rows(ctx, value, time_weeks=win / 7, exposure=exposure,
+                 reason=ctx.reason_incomplete(1, unknown=unknown))
 
 
 def _k_survey_change(ctx, item, wave, horizon):
@@ -258,25 +261,29 @@ def time_to_status(enrollments, status, *, statuses, horizon_weeks, events=None,
 
 
 def event_any(enrollments, events, *, event_types, horizon_weeks, as_of=None,
-              attrition_events=None) -> pd.DataFrame:
+              attrition_events=None, status=None) -> pd.DataFrame:
     """1 if an event of ``event_types`` starts within ``horizon_weeks`` weeks of referral, else 0.
 
     An event observed before attrition gives 1; no event with incomplete follow-up is missing.
+    With ``status`` (the weekly panel), a citizen absent from the panel has no
+    follow-up information: no event is then missing ("no follow-up"), not 0.
     """
     h = _check_horizon(horizon_weeks)
-    ctx = _ctx_for(enrollments, events=events, as_of=as_of, attrition_events=attrition_events)
+    ctx = _ctx_for(enrollments, status=status, events=events, as_of=as_of, attrition_events=attrition_events)
     return _k_event_any(ctx, event_types, h)
 
 
 def event_rate(enrollments, events, *, event_types, horizon_weeks, measure="count", as_of=None,
-               attrition_events=None) -> pd.DataFrame:
+               attrition_events=None, status=None) -> pd.DataFrame:
     """Events (``measure='count'``) or days in a spell (``'days'``) per person-year of follow-up.
 
     ``exposure_years`` = observed days of the window ``[0, 7 * horizon_weeks)`` / 365.25;
-    ``value`` = total / exposure_years, defined for any follow-up above 0 days.
+    ``value`` = total / exposure_years, defined for any follow-up above 0 days. With
+    ``status`` (the weekly panel), a citizen absent from the panel has no
+    follow-up information: value and exposure are missing ("no follow-up").
     """
     h = _check_horizon(horizon_weeks)
-    ctx = _ctx_for(enrollments, events=events, as_of=as_of, attrition_events=attrition_events)
+    ctx = _ctx_for(enrollments, status=status, events=events, as_of=as_of, attrition_events=attrition_events)
     return _k_event_rate(ctx, event_types, h, measure)
 
 
@@ -295,9 +302,11 @@ for _f, _data in [
     (weeks_in_status, "status : DataFrame\n        Weekly panel.\n    statuses : list of str\n    horizon_weeks : int"),
     (time_to_status, "status : DataFrame\n        Weekly panel.\n    statuses : list of str\n    horizon_weeks : int"),
     (event_any, "events : DataFrame\n        ``pseudonym, event, start_date, end_date``.\n"
-                "    event_types : list of str\n    horizon_weeks : int"),
+                "    event_types : list of str\n    horizon_weeks : int\n"
+                "    status : DataFrame, optional\n        Weekly panel: who was followed at all."),
     (event_rate, "events : DataFrame\n        ``pseudonym, event, start_date, end_date``.\n"
-                 "    event_types : list of str\n    horizon_weeks : int\n    measure : {'count', 'days'}"),
+                 "    event_types : list of str\n    horizon_weeks : int\n    measure : {'count', 'days'}\n"
+                 "    status : DataFrame, optional\n        Weekly panel: who was followed at all."),
     (survey_change, "survey : DataFrame\n        ``pseudonym, wave, date`` and the item columns.\n"
                     "    item : str\n    wave : int\n    horizon_weeks : int\n        Weeks of the wave "
                     "(decides 'not yet observed')."),
@@ -457,7 +466,8 @@ def derive(protocol, enrollments, status=None, events=None, survey=None, *, as_o
             raise ParameterError(name, f"is required: endpoint {need[0].id!r} (rule {need[0].rule!r}) is derived "
                              f"from it")
     width = max([e.horizon_weeks for e in needs_status], default=0)
-    ctx = _build_context(protocol, enrollments, status if needs_status else None, events,
+    # the panel also tells event rules who was followed at all (a citizen absent from it: "no follow-up")
+    ctx = _build_context(protocol, enrollments, status if (needs_status or needs_events) else None, events,
                          survey if needs_survey else None, as_of=as_of, weeks_needed=width)
     parts = []
     for e in eps:
