@@ -219,11 +219,14 @@ def test_all_endpoints_are_diagnosed(protocol):
     assert conf.power_adjusted.notna().all() and df[df.role != "confirmatory"].power_adjusted.isna().all()
     for col in ("power", "bias", "rmse", "coverage"):
         assert df[col].notna().all() and df[f"{col}_mc_se"].notna().all()
-    # defaults are stated, given assumptions are recorded as given
+    # the protocol's pre-registered assumptions are used and stated; given ones override them
     assert res.assumptions["benefit_weeks"] == {"sd": 30.0, "beta_precision": pytest.approx(res.assumptions[
-        "benefit_weeks"]["beta_precision"]), "source": "default"}
+        "benefit_weeks"]["beta_precision"]), "source": "protocol"}
+    assert res.assumptions["psych_admission_days"]["dispersion"] == 1.0
+    assert {v["source"] for v in res.assumptions.values()} == {"protocol"}
+    assert any(n.startswith("assumed in the protocol") and "functional_ability_change sd=15" in n for n in res.notes)
     g = diagnose(protocol, n_sims=100, rng=8, null_sims=10, assumptions={"benefit_weeks": {"sd": 20}})
-    assert g.assumptions["benefit_weeks"]["source"] == "given"
+    assert g.assumptions["benefit_weeks"]["source"] == "given" and g.assumptions["benefit_weeks"]["sd"] == 20
     # the confirmatory family's numbers do not depend on which other endpoints are simulated alongside? They
     # share the random streams' layout, so only the family-wise error rate (its own run) is comparable:
     c = diagnose(protocol, n_sims=300, rng=8, null_sims=50, endpoints="confirmatory")
@@ -308,14 +311,15 @@ def test_vectorised_analysis_equals_a_loop_with_statsmodels_and_trial_estimate(p
                           time="t", event="d", treatment="z")
         assert lr.estimate[s] == pytest.approx(one.coef, abs=1e-10)
         assert lr.std_error[s] == pytest.approx(one.std_error, abs=1e-10)
-    # the event-by-horizon indicator in Y is the event
-    assert np.array_equal(Y[..., 2], event[:, 0])
+    # the event-by-horizon indicator in Y is the event; referrals not enrolled carry zeros
+    assert np.array_equal(Y[..., 2][e > 0], event[:, 0][e > 0])
+    assert (Y[e == 0] == 0).all() and (X[e == 0] == 0).all() and (e == 0).any()
 
 
 def test_time_to_event_logrank_power_against_a_survdiff_loop(protocol):
     # a small independent loop: numpy exponential times (10 % -> 20 % events by week 156), administrative
     # censoring, statsmodels survdiff per trial, 100 vs 300; the vectorised diagnosis agrees within MC error.
-    # Schoenfeld's formula (trial.power.power_time_to_event, 0.63) understates this power: a finding
+    # Schoenfeld's formula (power_time_to_event(method="schoenfeld"), 0.63) understates this power: a finding
     # recorded in docs/power.md, asserted here so that it is noticed if it changes.
     from statsmodels.duration.survfunc import survdiff
 
@@ -334,8 +338,39 @@ def test_time_to_event_logrank_power_against_a_survdiff_loop(protocol):
     loop = rej / L
     se = math.sqrt(loop * (1 - loop) / L + lr.power_mc_se ** 2)
     assert abs(lr.power - loop) < 4 * se + 0.01, (lr.power, loop)       # 0.01: n_c varies around 300
-    schoenfeld = power_time_to_event(share_control=0.1, share_treatment=0.2, horizon_weeks=156, n_control=300,
-                                     n_treatment=100).power
+    kw = dict(share_control=0.1, share_treatment=0.2, horizon_weeks=156, n_control=300, n_treatment=100)
+    schoenfeld = power_time_to_event(method="schoenfeld", **kw).power
     assert lr.power - schoenfeld > 4 * lr.power_mc_se
+    # trial power's default for time to event (the log-rank score formula) agrees with the simulation
+    assert abs(power_time_to_event(**kw).power - lr.power) < 4 * lr.power_mc_se + 0.01
     ind = res.to_frame().query("estimator == 'difference_in_means'").iloc[0]
     assert abs(ind.bias) < 4 * ind.bias_mc_se and abs(ind.coverage - 0.95) < 4 * ind.coverage_mc_se + 0.005
+
+
+def test_module_defaults_where_the_protocol_states_no_assumption(tmp_path):
+    # a protocol without `sd` / `dispersion` lines: diagnose falls back to the documented defaults (source
+    # "default"), trial.power's protocol table says which rows need one
+    import re
+
+    from trial.diagnose import DEFAULT_DISPERSION, DEFAULT_SD, DEFAULT_WEEKS_SD
+    from trial.power import protocol_power
+    from trial.protocol import load
+
+    from tests.conftest import PROTOCOL
+
+    text = re.sub(r"(?m)^(sd|dispersion) = .*$", "", open(PROTOCOL, encoding="utf-8").read())
+    path = tmp_path / "no_assumptions.toml"
+    path.write_text(text, encoding="utf-8")
+    bare = load(path)
+    res = diagnose(bare, n_sims=20, rng=1, null_sims=2,
+                   endpoints=["benefit_weeks", "psych_admission_days", "self_rated_health_change"])
+    assert res.assumptions["benefit_weeks"]["sd"] == DEFAULT_WEEKS_SD
+    assert res.assumptions["psych_admission_days"]["dispersion"] == DEFAULT_DISPERSION
+    assert res.assumptions["self_rated_health_change"]["sd"] == DEFAULT_SD["self_rated_health"]
+    assert {v["source"] for v in res.assumptions.values()} == {"default"}
+    rows = {r["endpoint"]: r for r in protocol_power(bare, control_sizes=[300], compare=()).rows}
+    assert math.isnan(rows["benefit_weeks"]["power"]) and "needs an assumed" in rows["benefit_weeks"]["note"]
+    assert rows["benefit_weeks"]["assumption_source"] == "none"
+    shipped = {r["endpoint"]: r for r in protocol_power(load(PROTOCOL), control_sizes=[300], compare=()).rows}
+    assert shipped["benefit_weeks"]["assumption_source"] == "protocol" and shipped["benefit_weeks"]["sd"] == 30
+    assert 0 < shipped["psych_admission_days"]["power"] < 1

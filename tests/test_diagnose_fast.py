@@ -115,3 +115,49 @@ def test_enrolled_mask_equals_fitting_the_enrolled_citizens_only():
             assert lin.estimate[s, e] == pytest.approx(f.params[1], abs=TOL)
             assert lin.std_error[s, e] == pytest.approx(f.bse[1], abs=TOL)
             assert lin.df[s, e] == k.sum() - X.shape[1]
+
+
+def test_shared_pass_equals_the_separate_estimators_and_falls_back_where_it_must():
+    # dim_and_lin (one Gram matrix per arm, leverages shared by the endpoints) = difference_in_means (two-pass)
+    # and the arm-by-arm Lin fit; data far from 0 (one-pass sums would lose digits) and an arm whose
+    # covariate is constant (collinear: pseudo-inverse, as statsmodels) take the exact fallback
+    from trial._fast import _dim_lin_moments, _lin_hc2_general, dim_and_lin, pack
+
+    y, t, x = _data(11, S=5, n=90, E=3)
+    for shift in (0.0, 1e5):
+        yy, xx = y + shift, x + shift
+        dim, lin = dim_and_lin(yy, t, xx)
+        ref_d, ref_l = difference_in_means(yy, t), _lin_hc2_general(yy, t, xx)
+        for a, b in ((dim, ref_d), (lin, ref_l)):
+            for f in ("estimate", "std_error", "df", "p_value"):
+                np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-9, atol=TOL)
+        Z, n1, _ = pack(yy, t, xx)
+        assert (_dim_lin_moments(Z, n1, xx.shape[2] + 1) is None) == (shift > 0)
+    xc = x.copy()
+    xc[:, :, 1] = np.where(t > 0, 2.0, xc[:, :, 1])            # constant among the treated
+    Z, n1, _ = pack(y, t, xc)
+    assert _dim_lin_moments(Z, n1, xc.shape[2] + 1) is None
+    lin = lin_hc2(y, t, xc)                     # not identified: the treated arm's intercept at xbar is arbitrary;
+    ref = _lin_hc2_general(y, t, xc)           # the per-arm pseudo-inverse answer, as before the shared pass
+    np.testing.assert_allclose(lin.estimate, ref.estimate, atol=TOL)
+    np.testing.assert_allclose(lin.std_error, ref.std_error, atol=TOL)
+
+
+def test_analysis_of_plain_arrays_equals_the_packed_simulation(protocol):
+    # trial.diagnose analyses its own draws in the packed layout; analyse_trials packs plain arrays (any order)
+    from trial.diagnose import _analyse, analyse_trials, draw_trials, spec_from_protocol
+
+    # (the confirmatory family is all binary: its drawn trials skip the pass for sum y^2 = sum y)
+    for endpoints in (["extension", "benefit_weeks", "time_to_work"], "confirmatory"):
+        spec = spec_from_protocol(protocol, endpoints=endpoints)
+        sim = draw_trials(spec, np.random.SeedSequence(4), 30)
+        fast = _analyse(sim, spec, drawn=True)
+        Y, T, X, e, time, event = sim
+        rev = np.arange(Y.shape[1])[::-1]                      # reversed citizens: the packing sorts them back
+        plain = analyse_trials(Y[:, rev].copy(), T[:, rev].copy(), X[:, rev].copy(), spec, enrolled=e[:, rev].copy(),
+                               time=None if time is None else time[..., rev].copy(),
+                               event=None if event is None else event[..., rev].copy())
+        for est in ("difference_in_means", "lin_hc2", "logrank")[:3 if time is not None else 2]:
+            for f in ("estimate", "std_error", "p_value"):
+                np.testing.assert_allclose(plain[est][f], fast[est][f], rtol=1e-9, atol=1e-12)
+            assert np.array_equal(plain[est]["covered"], fast[est]["covered"])

@@ -91,3 +91,23 @@ def test_size_and_coverage_keys(capsys):
     rows = _json(capsys, ["power", "--protocol", "protocols/ressourceforloeb.toml", "--endpoints", "primary",
                           "--no-compare", "--json"])["endpoints"]
     assert "power_fisher" not in rows[0] and "size" in rows[0]
+
+
+def test_solves_for_the_control_size(capsys):
+    # issue: `--n-control` left out with --p-treatment and --power solves for it (the library's 524)
+    out = _json(capsys, ["power", "--p-control", "0.5", "--p-treatment", "0.35", "--n-treatment", "100",
+                         "--power", "0.8", "--method", "exact_hc2", "--method", "arcsine", "--json"])
+    assert out["n_control"] == {"exact_hc2": 524, "arcsine": 547}
+    assert out["power"]["exact_hc2"] >= 0.8 and out["design"]["target_power"] == 0.8
+    from trial.power import power_two_proportions
+
+    assert power_two_proportions(p_control=0.5, p_treatment=0.35, n_control=523, n_treatment=100).power < 0.8
+    # the rare endpoints: no control size reaches 80 % with 100 treated -> null and a note, exit 0
+    out = _json(capsys, ["power", "--p-control", "0.05", "--p-treatment", "0.10", "--n-treatment", "100",
+                         "--power", "0.8", "--method", "exact_hc2", "--method", "normal_unpooled",
+                         "--n-control-max", "1000", "--json"])
+    assert out["n_control"] == {"exact_hc2": None, "normal_unpooled": None}
+    assert "not attainable" in out["notes"]["exact_hc2"] and "0.385" in out["notes"]["normal_unpooled"]
+    # MDE contract unchanged; --n-control still required when only one of --p-treatment/--power is given
+    assert main(["power", "--p-control", "0.05", "--n-treatment", "100", "--power", "0.8"]) == 2
+    assert "--n-control" in capsys.readouterr().err

@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
                     "estimator, the log-rank test for time to event, the multiplicity rule) under the BI25 "
                     "goals, and report per endpoint power, bias, rmse, coverage and type-S rate, each with its "
                     "Monte Carlo standard error, and the family-wise error rate under the global null. "
-                    "SDs and dispersions the protocol does not state are documented defaults (--assume).")
+                    "SDs and dispersions come from the protocol's endpoints (sd, dispersion), else documented "
+                    "defaults; --assume overrides both.")
     p.add_argument("--protocol", metavar="FILE", help="protocol TOML file (default: the shipped BI25 protocol)")
     p.add_argument("--sims", type=int, default=1000, help="simulated trials (default 1000)")
     p.add_argument("--seed", type=int, default=None, help="seed (default: fresh entropy, printed)")
@@ -27,7 +28,7 @@ def add_parser(sub) -> None:
                    help="endpoints simulated (the confirmatory family always first)")
     p.add_argument("--assume", action="append", default=[], metavar="ENDPOINT.KEY=VALUE",
                    help="assumption, e.g. benefit_weeks.sd=30 or psych_admission_days.dispersion=2 "
-                        "(defaults in docs/power.md)")
+                        "(overrides the protocol; defaults in docs/power.md)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_json_flag(p)

@@ -13,7 +13,10 @@ def add_parser(sub) -> None:
         "power", help="power, MDE and control size (two proportions, or every endpoint of a protocol)",
         description="Two proportions: give --p-control, --n-treatment, --n-control and either --p-treatment "
                     "(prints the power under every method, exact ones by enumeration) or --power (prints the "
-                    "minimum detectable effect, exact HC2 test first). With --protocol: per endpoint the "
+                    "minimum detectable effect, exact HC2 test first). Leave out --n-control and give both "
+                    "--p-treatment and --power to solve for the smallest control size (exact HC2 test, exact "
+                    "pooled z and the normal approximations; --method fisher/boschloo on request, slow). "
+                    "With --protocol: per endpoint the "
                     "assumed control value, the BI25 goal, the power at the goal and the MDE at 80 %% power, "
                     "for 1:1 and for the protocol's control size (or each --control-size).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -21,7 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--control-size", type=int, nargs="+", metavar="N",
                    help="control-group sizes for --protocol (default: capacity and the protocol's size)")
     p.add_argument("--assume", action="append", default=[], metavar="ENDPOINT.KEY=VALUE",
-                   help="assumption for --protocol, e.g. benefit_weeks.sd=30 or psych_admission_days.dispersion=2")
+                   help="assumption for --protocol, e.g. benefit_weeks.sd=30 or psych_admission_days.dispersion=2 "
+                        "(overrides the sd / dispersion the protocol states)")
     p.add_argument("--endpoints", choices=("all", "primary"), default="all", help="endpoints for --protocol")
     p.add_argument("--compare", action="append", metavar="METHOD",
                    help="exact tests shown next to the primary one for --protocol (repeatable; default fisher and "
@@ -31,7 +35,10 @@ def add_parser(sub) -> None:
     p.add_argument("--p-control", type=float, help="share in the kontrolgruppe")
     p.add_argument("--p-treatment", type=float, help="share in the deltagergruppe (omit with --power: MDE)")
     p.add_argument("--n-treatment", type=int, help="deltagergruppe size")
-    p.add_argument("--n-control", type=int, help="kontrolgruppe size")
+    p.add_argument("--n-control", type=int, help="kontrolgruppe size (omit with --p-treatment and --power: "
+                                                 "solved for)")
+    p.add_argument("--n-control-max", type=int, default=5000,
+                   help="largest control size considered when solving for the control size")
     p.add_argument("--power", type=float, help="target power: solve for the minimum detectable effect "
                                                "(or, with --protocol, the MDE's power; default 0.8)")
     p.add_argument("--alpha", type=float, default=0.05, help="test size")
@@ -67,10 +74,14 @@ def run(args) -> int:
 
     if args.protocol:
         return _run_protocol(args)
-    missing = [f for f, v in (("--p-control", args.p_control), ("--n-treatment", args.n_treatment),
-                              ("--n-control", args.n_control)) if v is None]
+    missing = [f for f, v in (("--p-control", args.p_control), ("--n-treatment", args.n_treatment)) if v is None]
     if missing:
         raise ParameterError(missing[0], "is required (or give --protocol FILE)")
+    if args.n_control is None:
+        if args.p_treatment is None or args.power is None:
+            raise ParameterError("--n-control", "is required, unless both --p-treatment and --power are given "
+                                                "(then the smallest control size is solved for)")
+        return _run_n_control(args)
     if (args.p_treatment is None) == (args.power is None):
         raise ParameterError("--p-treatment/--power", "give exactly one: --p-treatment for the power, "
                                                       "--power for the minimum detectable effect")
@@ -106,6 +117,37 @@ def run(args) -> int:
                                            for r in res.results[1:]},
                         "design": {**design, "target_power": args.power},
                         "notes": {r.method: r.note for r in res.results if r.note}})
+    else:
+        print(res.summary())
+    return EXIT_OK
+
+
+#: Methods solved for the control size by default: the protocol's test, the pooled z test and the normal
+#: approximations (Fisher's and Boschloo's scans take seconds to a minute: --method on request).
+N_CONTROL_METHODS = ("exact_hc2", "normal_unpooled", "normal_pooled", "normal_pooled_cc", "arcsine",
+                     "exact_pooled_z")
+
+
+def _run_n_control(args) -> int:
+    from ..exceptions import ParameterError
+    from ..power import BINARY_METHODS, compare_methods
+
+    methods = tuple(args.method) if args.method else N_CONTROL_METHODS
+    for m in methods:
+        if m not in BINARY_METHODS:
+            raise ParameterError("--method", f"must be one of {', '.join(BINARY_METHODS)}; got {m!r}")
+    if args.n_control_max < 2:
+        raise ParameterError("--n-control-max", f"must be a whole number of at least 2; got {args.n_control_max}")
+    res = compare_methods(p_control=args.p_control, p_treatment=args.p_treatment, n_control=None,
+                          n_treatment=args.n_treatment, power=args.power, alpha=args.alpha,
+                          alternative=args.alternative, methods=methods, n_control_max=args.n_control_max)
+    if args.json:
+        print_json({"n_control": {r.method: r.n_control for r in res.results},
+                    "power": {r.method: (r.power if r.n_control is not None else None) for r in res.results},
+                    "design": {"p_control": args.p_control, "p_treatment": args.p_treatment,
+                               "n_treatment": args.n_treatment, "alpha": args.alpha, "alternative": args.alternative,
+                               "target_power": args.power, "n_control_max": args.n_control_max},
+                    "notes": {r.method: r.note for r in res.results if r.note}})
     else:
         print(res.summary())
     return EXIT_OK

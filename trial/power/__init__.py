@@ -13,13 +13,13 @@ from ._binary import (ANALYTIC_METHODS, BINARY_METHODS, EXACT_METHODS, boschloo_
                       rejection_region)
 from ._design import (DEFAULT_INVESTMENT, DEFAULT_UNIT_SAVING, break_even_effect, power_by_control_size,
                       power_curve, protocol_power)
-from ._other import events_needed, power_rates, power_time_to_event, power_two_means
+from ._other import TTE_METHODS, events_needed, power_rates, power_time_to_event, power_two_means
 from ._plots import plot_power_by_control_size, plot_power_curve
 from ._results import (BreakEvenResult, CapacityResult, MethodComparison, PowerCurve, PowerResult,
                        ProtocolPower)
 
 __all__ = [
-    "ANALYTIC_METHODS", "BINARY_METHODS", "EXACT_METHODS",
+    "ANALYTIC_METHODS", "BINARY_METHODS", "EXACT_METHODS", "TTE_METHODS",
     "power_two_proportions", "compare_methods", "rejection_region", "exact_power",
     "fisher_pvalues", "boschloo_pvalues", "hc2_pvalues", "exact_size", "exact_coverage",
     "power_two_means", "power_rates", "power_time_to_event", "events_needed",

@@ -245,17 +245,94 @@ def _boschloo_region_onesided(n1, n0, level, alternative):
     """Tables rejected by the one-sided Boschloo test at ``level``.
 
     Rejected tables are the first ``k*`` levels in Fisher order, ``k*`` the
-    largest level whose supremum is at most ``level``. The grid supremum is a
-    lower bound of the true one and the supremum rises with the level, so
-    ``k*`` is found by bisection over the levels the grid admits, refining
-    only the ~15 levels the bisection visits.
+    largest level whose supremum is at most ``level``; the supremum rises
+    with the level, so ``k*`` is found by bisection: first over the grid
+    suprema (201 points, a lower bound of the true supremum; levels with
+    Fisher p-value at most ``level`` are admitted outright, as Fisher's test
+    is valid), then, below the last level the grid admits, refining only the
+    ~15 levels the bisection visits. Same region as scanning every level's
+    grid supremum (:func:`_boschloo_region_scan`), which costs
+    ``O(grid x tables)`` per design.
+
+    A level is ``{T <= t}`` with ``T`` Fisher's one-sided p-value, which is
+    monotone in ``x_c`` for a fixed ``x_t`` (the hypergeometric tail is
+    stochastically monotone in the margin), so a level holds a run of
+    ``x_c`` values in every row and its probability at ``pi`` is a sum of
+    ``n_t + 1`` binomial distribution-function values: a grid supremum costs
+    ``O(grid x n_t)``. Where rounding breaks a run (p-values within 1e-12 of
+    1) that level is summed table by table.
     """
+    T = fisher_pvalues(n1, n0, alternative)
+    flat = T.ravel()
+    order = np.argsort(flat, kind="stable")
+    Ts = flat[order]
+    incl = np.searchsorted(Ts, flat * _BOSCHLOO_TIES, side="right")
+    levels = np.unique(incl)                                # level i = {T <= Ts[levels[i] - 1]}
+    region = np.zeros((n1 + 1) * (n0 + 1), dtype=bool)
+    pis = np.linspace(0.0, 1.0, 201)
+    b1 = _binom_matrix(n1, pis)
+    b0 = _binom_matrix(n0, pis)
+    # a level's tables in row x_t: x_c < c ("greater") or x_c > n_c - c ("less"), then its probability at pi
+    # is sum_x_t b1[x_t] F0[c(x_t)] with F0 the cumulative sums of b0 from that end
+    F0 = np.zeros((pis.size, n0 + 2))
+    np.cumsum(b0[:, ::-1] if alternative == "less" else b0, axis=1, out=F0[:, 1:])
+    cols = np.arange(n0 + 1)
+
+    def grid_sup(i):
+        inside = T <= Ts[levels[i] - 1]
+        c = inside.sum(axis=1)
+        run = cols >= n0 + 1 - c[:, None] if alternative == "less" else cols < c[:, None]
+        if np.array_equal(inside, run):
+            cum = (b1 * F0[:, c]).sum(axis=1)
+        else:                                   # not runs (rounding near p = 1): sum over every table
+            cum = (np.matmul(b1, inside.astype(float)) * b0).sum(axis=1)
+        j = int(np.argmax(cum))
+        return float(cum[j]), float(pis[j])
+
+    step = pis[1] - pis[0]
+    # grid bisection: the last level whose grid supremum is at most ``level``
+    lo = int(np.searchsorted(Ts[levels - 1], level, side="right")) - 1     # admitted: Fisher p <= level
+    hi = levels.size
+    sups = {}
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        sups[mid] = grid_sup(mid)
+        if sups[mid][0] <= level:
+            lo = mid
+        else:
+            hi = mid
+    if lo < 0:
+        return region.reshape(n1 + 1, n0 + 1)
+
+    def admitted(i):
+        best, centre = sups[i] if i in sups else grid_sup(i)
+        return _refine(n1, n0, order, levels[i], best, centre, step) <= level
+
+    top = lo                                                # refined bisection below the grid's last level
+    lo, hi = -1, top
+    if admitted(hi):
+        lo = hi
+    else:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if admitted(mid):
+                lo = mid
+            else:
+                hi = mid
+    if lo >= 0:
+        region[order[:levels[lo]]] = True
+    return region.reshape(n1 + 1, n0 + 1)
+
+
+def _boschloo_region_scan(n1, n0, level, alternative):
+    """The region from the grid suprema of every level (sums over all tables): the reference for the
+    bisection of :func:`_boschloo_region_onesided` (tests), ``O(grid x tables)``."""
     order, incl, levels, best, centre, step = _boschloo_levels(n1, n0, alternative)
     cand = np.nonzero(best <= level)[0]
     region = np.zeros((n1 + 1) * (n0 + 1), dtype=bool)
     if cand.size == 0:
         return region.reshape(n1 + 1, n0 + 1)
-    lo, hi = -1, int(cand[-1])                     # invariant: level lo admitted (or none), hi unknown
+    lo, hi = -1, int(cand[-1])
     if _refine(n1, n0, order, levels[hi], best[hi], centre[hi], step) <= level:
         lo = hi
     else:
@@ -440,6 +517,18 @@ def _solve_n_control(method, p0, p1, n1, alpha, alternative, target, n_control_m
         return int(np.ceil(n - 1e-9)), ""
     guide = analytic_n("normal_unpooled")
     if guide is None:
+        # the normal approximation cannot reach the target even with n_control_max controls: check the exact
+        # power on every 50th size (and the largest); far below the target everywhere means not attainable,
+        # without enumerating every size
+        coarse = np.unique(np.r_[np.arange(50, n_control_max, 50), n_control_max])
+        pw = np.array([exact_power(rejection_region(method, n1, int(n), alpha=alpha, alternative=alternative),
+                                   p0, p1) for n in coarse])
+        if pw.max() < target - 0.05:
+            j = int(np.argmax(pw))
+            return None, (f"not attainable with {n1} treated and at most {n_control_max} controls: exact power "
+                          f"at most {pw[j]:.3f} (at {coarse[j]} controls; every 50th size checked), normal "
+                          f"approximation with unlimited controls "
+                          f"{float(_analytic_power('normal_unpooled', p0, p1, 1e12, n1, alpha, alternative)):.3f}")
         guide = n_control_max
     lo = max(2, int(0.5 * guide) - 20)
     hi = min(n_control_max, int(2 * guide) + 50)
@@ -567,8 +656,15 @@ def power_two_proportions(*, p_control, p_treatment=None, n_control=None, n_trea
 
 
 def compare_methods(*, p_control, p_treatment=None, n_control, n_treatment, power=None, alpha=0.05,
-                    alternative="two-sided", methods=BINARY_METHODS, direction=None) -> MethodComparison:
+                    alternative="two-sided", methods=BINARY_METHODS, direction=None,
+                    n_control_max=5000) -> MethodComparison:
     """Power (or the MDE, when ``p_treatment`` is None) of one design under several tests.
+
+    With ``n_control=None`` and both ``p_treatment`` and ``power`` given, the
+    smallest control size reaching ``power`` is solved for under each test (up
+    to ``n_control_max``; see :func:`power_two_proportions`). Exact tests scan
+    control sizes one by one: ~1 s for the HC2 test, several seconds for
+    Fisher's, a minute for Boschloo's.
 
     Examples
     --------
@@ -577,6 +673,15 @@ def compare_methods(*, p_control, p_treatment=None, n_control, n_treatment, powe
     >>> {k: round(v, 3) for k, v in c.power.items()}
     {'normal_unpooled': 0.271, 'arcsine': 0.275}
     """
+    if n_control is None:
+        if p_treatment is None or power is None:
+            raise ParameterError("n_control", "is needed unless both p_treatment and power are given "
+                                              "(then the control size is solved for)")
+        return MethodComparison(tuple(
+            power_two_proportions(p_control=p_control, p_treatment=p_treatment, n_treatment=n_treatment,
+                                  power=power, alpha=alpha, alternative=alternative, method=m,
+                                  n_control_max=n_control_max)
+            for m in methods))
     if p_treatment is None and power is None:
         raise ParameterError("power", "is needed to solve for the minimum detectable effect "
                                       "when p_treatment is not given")

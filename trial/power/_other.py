@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from scipy import optimize, stats
 
 from ..exceptions import ParameterError
@@ -10,7 +11,7 @@ from ._common import (check_alpha, check_alternative, check_direction, check_n, 
                       check_probability, exactly_one_missing)
 from ._results import PowerResult
 
-__all__ = ["power_two_means", "power_rates", "power_time_to_event", "events_needed"]
+__all__ = ["power_two_means", "power_rates", "power_time_to_event", "events_needed", "TTE_METHODS"]
 
 
 def _z_power(effect, se, z_alpha_level, alternative):
@@ -181,7 +182,31 @@ def _hazard_ratio(s1, s0):
     return math.log1p(-s1) / math.log1p(-s0)
 
 
-def _tte_power(s1, s0, n0, n1, alpha, alternative):
+TTE_METHODS = ("logrank_score", "schoenfeld")
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
+_GAUSS_LEGENDRE = ((_GL_X + 1) / 2, _GL_W / 2)             # nodes and weights on [0, 1]
+
+
+def _tte_power_score(s1, s0, n0, n1, alpha, alternative):
+    """Log-rank power from the expected score and its variance under the alternative (see power_time_to_event)."""
+    u, w = _GAUSS_LEGENDRE
+    L0, L1 = -math.log1p(-s0), -math.log1p(-s1)             # cumulative hazards at the horizon (time in horizons)
+    a1, a0 = n1 * np.exp(-L1 * u), n0 * np.exp(-L0 * u)     # expected numbers at risk
+    i1, i0 = a1 * L1, a0 * L0                               # expected event intensities
+    lam = i1 + i0
+    p, q = a1 / (a1 + a0), i1 / lam                         # share treated at risk; among the events
+    score = float(w @ ((q - p) * lam))                      # E[O_t - E_t]
+    v0 = float(w @ (p * (1 - p) * lam))                     # the test's variance (its expectation)
+    v1 = float(w @ (q * (1 - q) * lam))                     # variance of the score given the event times
+    z = stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha)
+    up = stats.norm.cdf((score - z * math.sqrt(v0)) / math.sqrt(v1))
+    down = stats.norm.cdf((-score - z * math.sqrt(v0)) / math.sqrt(v1))
+    return float({"greater": up, "less": down}.get(alternative, up + down))
+
+
+def _tte_power(s1, s0, n0, n1, alpha, alternative, method="schoenfeld"):
+    if method == "logrank_score":
+        return _tte_power_score(s1, s0, n0, n1, alpha, alternative)
     events = n1 * s1 + n0 * s0
     pi1 = n1 / (n1 + n0)
     # log HR of treatment vs control; "greater" = more/faster events in the deltagergruppe
@@ -214,18 +239,48 @@ def events_needed(*, hazard_ratio, power=0.8, alpha=0.05, alternative="two-sided
 
 def power_time_to_event(*, share_control, share_treatment=None, n_control=None, n_treatment, horizon_weeks=156,
                         power=None, alpha=0.05, alternative="two-sided", direction=None,
-                        n_control_max=100_000) -> PowerResult:
-    """Log-rank / Cox test power by Schoenfeld's formula, effects as shares with an event by the horizon.
+                        n_control_max=100_000, method="logrank_score") -> PowerResult:
+    """Log-rank test power, effects as shares with an event by the horizon.
+
+    Parameters
+    ----------
+    method : {"logrank_score", "schoenfeld"}
+        ``logrank_score`` (default): the log-rank score's expectation and
+        variance under the alternative, integrated over the follow-up;
+        ``schoenfeld``: Schoenfeld's (1983) formula. See Notes.
 
     Notes
     -----
-    Exponential times (proportional hazards): ``HR = log(1 - s_t)/log(1 - s_c)``,
-    expected events ``D = n_t s_t + n_c s_c`` and power
+    Exponential times (proportional hazards) with administrative censoring at
+    the horizon: ``HR = log(1 - s_t)/log(1 - s_c)``.
+
+    ``schoenfeld``: expected events ``D = n_t s_t + n_c s_c``, power
     ``Phi(|log HR| sqrt(D pi_t pi_c) - z_{1-alpha/2})`` plus the other tail,
-    ``pi_t = n_t/(n_t + n_c)`` (Schoenfeld 1983). ``parameters`` gives the
-    hazard ratio and the median time to event in weeks of both groups
-    (``horizon log 2 / -log(1 - s)``), the MDE in weeks.
+    ``pi_t = n_t/(n_t + n_c)``. It linearises the score in ``log HR`` around
+    ``HR = 1`` with the allocation share held fixed; far from ``HR = 1`` with
+    unequal groups it is off: at 10 % -> 20 % events (HR 2.1), 100 treated
+    and 300 controls it gives 0.63 where the log-rank test has power 0.73
+    (simulation, tests/test_power_exact.py), and at 10 % -> 5 % it gives 0.45
+    against 0.31.
+
+    ``logrank_score``: with ``a_t(u), a_c(u)`` the expected numbers at risk
+    and ``i_t = a_t H_t``, ``i_c = a_c H_c`` the event intensities
+    (``H = -log(1 - s)`` the cumulative hazard at the horizon, time ``u`` in
+    horizons), ``p = a_t/(a_t + a_c)`` the share treated at risk and
+    ``q = i_t/(i_t + i_c)`` the chance that an event is in the deltagergruppe,
+    the score ``O_t - E_t`` has mean ``S = int (q - p)(i_t + i_c) du``, the
+    test's variance is ``V_0 = int p (1 - p)(i_t + i_c) du`` and the score's
+    variance given the event times ``V_1 = int q (1 - q)(i_t + i_c) du``;
+    power ``Phi((S - z V_0^0.5)/V_1^0.5) + Phi((-S - z V_0^0.5)/V_1^0.5)``
+    (48-point Gauss-Legendre quadrature). At the null it gives alpha exactly;
+    against simulations of the log-rank test it is within 0.01 where
+    Schoenfeld's is off by up to 0.16 (tests/test_power_exact.py).
+
+    ``parameters`` gives the hazard ratio and the median time to event in
+    weeks of both groups (``horizon log 2 / -log(1 - s)``), the MDE in weeks.
     """
+    if method not in TTE_METHODS:
+        raise ParameterError("method", f"must be one of {', '.join(TTE_METHODS)}; got {method!r}")
     s0 = check_probability("share_control", share_control)
     s1 = check_probability("share_treatment", share_treatment, allow_none=True)
     n1 = check_n("n_treatment", n_treatment)
@@ -235,7 +290,7 @@ def power_time_to_event(*, share_control, share_treatment=None, n_control=None, 
     alpha = check_alpha(alpha)
     alternative = check_alternative(alternative)
     solve = exactly_one_missing(power=target, share_treatment=s1, n_control=n0)
-    common = dict(outcome="time_to_event", method="schoenfeld", control_value=s0, n_treatment=n1, alpha=alpha,
+    common = dict(outcome="time_to_event", method=method, control_value=s0, n_treatment=n1, alpha=alpha,
                   alternative=alternative)
 
     def params(s1_):
@@ -246,12 +301,12 @@ def power_time_to_event(*, share_control, share_treatment=None, n_control=None, 
                 "median_weeks_treatment": med(s1_)}
 
     if solve == "power":
-        return PowerResult(solved_for="power", power=_tte_power(s1, s0, n0, n1, alpha, alternative),
+        return PowerResult(solved_for="power", power=_tte_power(s1, s0, n0, n1, alpha, alternative, method),
                            treatment_value=s1, n_control=n0, parameters=params(s1), **common)
     if solve == "share_treatment":
         direction = check_direction(direction, alternative)
         lo, hi = (s0, 1 - 1e-9) if direction == "increase" else (s0, 1e-9)
-        fn = lambda s: _tte_power(s, s0, n0, n1, alpha, alternative)  # noqa: E731
+        fn = lambda s: _tte_power(s, s0, n0, n1, alpha, alternative, method)  # noqa: E731
         if fn(hi) < target:
             s1, note = float("nan"), f"not attainable: power stays below {target:g}"
         else:
@@ -261,8 +316,8 @@ def power_time_to_event(*, share_control, share_treatment=None, n_control=None, 
         pw = fn(s1) if math.isfinite(s1) else float("nan")
         return PowerResult(solved_for="effect", power=pw, treatment_value=s1, n_control=n0, target_power=target,
                            parameters={**params(s1), "direction": direction}, note=note, **common)
-    n0, note = _solve_n(lambda n: _tte_power(s1, s0, n, n1, alpha, alternative), target,
+    n0, note = _solve_n(lambda n: _tte_power(s1, s0, n, n1, alpha, alternative, method), target,
                         check_n("n_control_max", n_control_max), n1)
-    pw = _tte_power(s1, s0, n0, n1, alpha, alternative) if n0 else float("nan")
+    pw = _tte_power(s1, s0, n0, n1, alpha, alternative, method) if n0 else float("nan")
     return PowerResult(solved_for="n_control", power=pw, treatment_value=s1, n_control=n0, target_power=target,
                        parameters=params(s1), note=note, **common)

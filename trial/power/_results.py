@@ -133,7 +133,15 @@ class MethodComparison(_Shown):
         solved = r0.solved_for
         lines = [f"Two proportions: control {fmt(r0.control_value, 4)}, n_control {r0.n_control}, "
                  f"n_treatment {r0.n_treatment}, alpha {r0.alpha:g}, {r0.alternative}"]
-        if solved == "power":
+        if solved == "n_control":
+            lines[0] = (f"Two proportions: control {fmt(r0.control_value, 4)}, treatment {fmt(r0.treatment_value, 4)}, "
+                        f"n_treatment {r0.n_treatment}, alpha {r0.alpha:g}, {r0.alternative}, "
+                        f"target power {r0.target_power:g}: smallest control size")
+            lines.append(f"  {'method':<18} n_control  power")
+            for r in self.results:
+                n = "–" if r.n_control is None else str(r.n_control)
+                lines.append(f"  {r.method:<18} {n:>9}  {fmt(r.power, 4)}" + (f"  ({r.note})" if r.note else ""))
+        elif solved == "power":
             lines[0] += f", treatment {fmt(r0.treatment_value, 4)}"
             lines.append(f"  {'method':<18} power")
             for r in self.results:
@@ -270,7 +278,7 @@ class ProtocolPower(_Shown):
                 f"{r['n_control']:>6} {fmt(r['power'], 3):>6} {fmt(r['mde_difference'], 4):>8} "
                 f"{fmt(r.get('size'), 3):>6} {fmt(r.get('coverage'), 3):>6}"
                 + "".join(f" {fmt(r.get(f'power_{m}'), 3):>11} {fmt(r.get(f'size_{m}'), 3):>6}" for m in compare)
-                + f"  {r['method']}" + (f"  ({r['note']})" if r.get("note") else ""))
+                + f"  {r['method']}" + _assumed(r) + (f"  ({r['note']})" if r.get("note") else ""))
         lines.append(f"  size: exact rejection rate at the null (control share in both arms; nominal {self.alpha:g}); "
                      f"cover: exact coverage of the HC2/Welch {1 - self.alpha:.0%} interval at the goal")
         liberal = [f"{r['endpoint']} ({r['n_control']} controls: {r['size']:.3f})" for r in rows
@@ -279,6 +287,15 @@ class ProtocolPower(_Shown):
             lines.append(f"  the primary test is liberal (size above {self.alpha * 1.1:.3g}) for: {', '.join(liberal)}; "
                          f"see docs/power.md, 'What this means for the protocol'")
         return "\n".join(lines)
+
+
+def _assumed(row) -> str:
+    """`` [sd 30, protocol]`` for rows that rest on an assumed SD or dispersion."""
+    src = row.get("assumption_source")
+    if not src or src == "none":
+        return ""
+    name = "sd" if "sd" in row else "dispersion"
+    return f" [{name} {row[name]:g}, {src}]"
 
 
 @dataclass(frozen=True, repr=False)
