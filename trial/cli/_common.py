@@ -58,6 +58,25 @@ def add_json_flag(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def _path_error_message(args, exc: OSError) -> str:
+    """``"--out rapport.csv: File exists"``: name the option whose path failed, when one did."""
+    import os
+
+    filename = getattr(exc, "filename", None)
+    reason = exc.strerror or str(exc)
+    if not filename:
+        return reason
+    failed = os.path.abspath(str(filename))
+    for dest, value in sorted(vars(args).items()):
+        if not isinstance(value, (str, os.PathLike)) or dest.startswith("_") or "://" in str(value):
+            continue
+        given = os.path.abspath(str(value))
+        if failed == given or failed.startswith(given.rstrip(os.sep) + os.sep) or given.startswith(failed + os.sep):
+            option = "FILE" if dest == "file" else "--" + dest.replace("_", "-")  # `file` is positional
+            return f"{option} {value}: {reason} ({filename})" if failed != given else f"{option} {value}: {reason}"
+    return f"{reason}: {filename}"
+
+
 def run_command(args) -> int:
     """Run ``args.func(args)``, turning domain errors into exit code 2."""
     from ..exceptions import TrialError
@@ -90,8 +109,7 @@ def run_command(args) -> int:
     except OSError as exc:  # a path that cannot be read or written: bad input, not a crash
         from ..intake._problems import _scrub as mask_text
 
-        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        message = mask_text(f"{exc.strerror or exc}{where}")
+        message = mask_text(_path_error_message(args, exc))
         if getattr(args, "json", False):
             print_json({"error": type(exc).__name__, "message": message, "problems": []}, file=sys.stdout)
         print(f"trial: error: {message}", file=sys.stderr)
