@@ -132,7 +132,7 @@ def test_treatment_column_accepts_arm_ids_and_booleans(codes):
 
 
 @pytest.mark.parametrize("values,needle", [
-    (["deltagergruppe", "behandling"], "data row 21 holds 'behandling'"),
+    (["deltagergruppe", "gruppe A"], "data row 21 holds 'gruppe A'"),
     (["deltagergruppe", None], "data row 21 is empty"),
     (["kontrolgruppe", "kontrolgruppe"], "holds only kontrolgruppe"),
 ])

@@ -284,3 +284,19 @@ def test_boschloo_is_at_least_as_powerful_as_fisher():
         b = te.boschloo_exact(d, outcome="y", treatment="z")
         f = te.fisher_exact(d, outcome="y", treatment="z")
         assert b.p_value <= f.p_value + 1e-12 and b.estimate == pytest.approx((x1 - x0) / n)
+
+
+def test_negbin_on_a_binary_outcome_does_not_overflow():
+    """A degenerate negative-binomial fit (0/1 outcome) has a huge SE: the interval saturates, no crash."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from trial.estimate import estimate
+
+    rng = np.random.default_rng(3)
+    z = np.repeat([0, 1], 20)
+    d = pd.DataFrame({"z": z, "y": (rng.random(40) < 0.5).astype(float)})  # overflowed exp() before
+    r = estimate(d, estimator="negbin", outcome="y", treatment="z")
+    assert r.ci_low >= 0 and (math.isinf(r.ci_high) or r.ci_high > r.estimate or math.isnan(r.estimate))

@@ -8,7 +8,18 @@ from .randomize import Allocator, SchemeInfo, commitment, secret_digest, stratum
 __all__ = ["verify"]
 
 
-def verify(reg, key=None):
+def check_expect_head(expect_head) -> str:
+    """``expect_head`` lower-cased; a ParameterError unless it is 12 to 64 hexadecimal characters."""
+    from .exceptions import ParameterError
+
+    h = str(expect_head).strip().lower()
+    if not (12 <= len(h) <= 64 and all(c in "0123456789abcdef" for c in h)):
+        raise ParameterError("--expect-head", f"must be an audit entry hash: 12 to 64 hexadecimal characters "
+                             f"(the head_hash printed by `trial verify`); got {str(expect_head)[:80]!r}")
+    return h
+
+
+def verify(reg, key=None, *, expect_head=None):
     from .register import (GENESIS, _MIRRORED, _META_FROM_INIT, VerifyProblem, VerifyResult, _eligibility,
                            _entry_hash, _sha)
     from .protocol import loads
@@ -47,6 +58,15 @@ def verify(reg, key=None):
         bad("meta", "key head_id", f"the register's head (entry {meta.get('head_id')}) is not the last audit entry "
             f"({last_id}): audit entries were removed or added")
     checks.append("chain head")
+    if expect_head is not None:
+        want = check_expect_head(expect_head)
+        at = next((e["id"] for e in audit if str(e["hash"]).startswith(want)), None)
+        if at is None:
+            bad("audit", "chain", f"does not contain the expected entry {want}: the register's tail was rolled "
+                f"back (entries removed and the head reset) or this is another register; its head is entry "
+                f"{last_id} {last_hash[:12]}…")
+        else:
+            checks.append(f"expected entry {want[:12]}… is entry {at} of {len(audit)}")
 
     # 2. the init entry, meta and the protocol ---------------------------------------
     init = payloads.get(1) if audit and audit[0]["action"] == "init" else None
@@ -202,7 +222,7 @@ def verify(reg, key=None):
             checks.append(f"{len(enr)} allocations recomputed from the protocol and the allocation secret")
     return VerifyResult(register=reg.target, mode=str(meta.get("mode")), commitment=str(meta.get("commitment")),
                         problems=tuple(problems), checks=tuple(checks), allocations_recomputed=recomputed,
-                        n_enrollments=len(enr), n_audit=len(audit), note=note)
+                        n_enrollments=len(enr), n_audit=len(audit), note=note, head_hash=last_hash)
 
 
 def _same(a, b) -> bool:

@@ -139,7 +139,12 @@ class VerifyProblem:
 
 @dataclass(frozen=True)
 class VerifyResult(Displayable):
-    """Outcome of :meth:`Register.verify`: ``ok`` only when every check passed."""
+    """Outcome of :meth:`Register.verify`: ``ok`` only when every check passed.
+
+    ``head_hash`` is the hash of the last audit entry and ``n_audit`` the
+    number of entries: published or recorded outside the register, they are
+    the anchor against a rollback of its tail (see ``docs/register.md``).
+    """
 
     register: str
     mode: str
@@ -150,6 +155,7 @@ class VerifyResult(Displayable):
     n_enrollments: int
     n_audit: int
     note: str = ""
+    head_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -160,14 +166,16 @@ class VerifyResult(Displayable):
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "register": self.register, "mode": self.mode, "commitment": self.commitment,
-                "n_enrollments": self.n_enrollments, "n_audit_entries": self.n_audit,
+                "n_enrollments": self.n_enrollments, "n_audit_entries": self.n_audit, "n_audit": self.n_audit,
+                "head_hash": self.head_hash,
                 "allocations_recomputed": self.allocations_recomputed, "checks": list(self.checks),
                 "problems": [p.to_dict() for p in self.problems], "note": self.note}
 
     def summary(self) -> str:
         head = f"Register {self.register} [{self.mode.upper()}]: " + ("OK" if self.ok else "FAILED")
         lines = [head, f"  commitment {self.commitment}",
-                 f"  {self.n_enrollments} enrollments, {self.n_audit} audit entries"]
+                 f"  {self.n_enrollments} enrollments, {self.n_audit} audit entries",
+                 f"  head hash {self.head_hash} (entry {self.n_audit}; record it outside the register)"]
         lines += [f"  checked: {c}" for c in self.checks]
         if self.note:
             lines.append(f"  note: {self.note}")
@@ -770,15 +778,21 @@ class Register:
                        rng=seed, scheme=self.scheme_info.scheme, mode=self.mode)
 
     # verification ---------------------------------------------------------------
-    def verify(self, key: KeyFile | None = None) -> VerifyResult:
+    def verify(self, key: KeyFile | None = None, *, expect_head: str | None = None) -> VerifyResult:
         """Check the audit chain, every table against the log, and (with the key) every allocation.
 
-        Returns a :class:`VerifyResult`; ``ok`` is False if any problem is found
-        or allocations could not be recomputed (no key file).
+        ``expect_head``: an audit entry hash recorded earlier (``head_hash`` of a
+        past verification, whole or its first 12 or more hex characters); it
+        is a problem when the chain does not contain it (the tail was rolled
+        back, or this is another register).
+
+        Returns a :class:`VerifyResult` (with ``head_hash`` and ``n_audit``);
+        ``ok`` is False if any problem is found or allocations could not be
+        recomputed (no key file).
         """
         from ._verify import verify
 
-        return verify(self, key)
+        return verify(self, key, expect_head=expect_head)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -428,6 +428,50 @@ def _da_value(x, d: int) -> str:
     return str(x)
 
 
+_TABLE_DA = {"table5_service_by_committee": "Tabel 5", "table6_transfers_by_committee": "Tabel 6"}
+
+
+def _split_warning(res, tname, area, split, t, off, say, what, warnings, warnings_da) -> None:
+    """The warning(s) for a committee table whose split into savings and costs differs from the publication.
+
+    When every committee concerned has the published net (saving + cost) within
+    rounding, the file's lines are right and only hold net amounts: one warning
+    says the split cannot be rebuilt from them. Otherwise each differing figure
+    is a warning of its own (a genuine inconsistency).
+    """
+    d = res.case.decimals
+    by = {(r["committee"], r["kind"]): r["amounts"] for r in split}
+    names = {r["committee"] for r, _, _ in off}
+    det = [ln for ln in res.detail_lines if ln.area == area]
+    net_ok = True
+    for c in names:
+        key = _ascii(c) if c != "Total" else "total"
+        pub = sum(np.asarray(t.get(f"{key}_{k}", np.zeros(res.case.n_years)), dtype=float) for k in ("saving", "cost"))
+        mine = by[(c, "saving")] + by[(c, "cost")]
+        n_lines = len([ln for ln in det if c == "Total" or ln.committee == c])
+        # published saving and cost and the file's lines are each rounded to the case's decimals: half a unit each
+        tol = 0.5 * 10.0 ** -d * (2 + n_lines) + 1e-9
+        net_ok &= bool(np.all(np.abs(pub - mine) <= tol))
+    if not net_ok:
+        for _, key, computed in off:
+            say(f"{tname}.{key}", computed, t[key], what)
+        return
+    committees = sorted(c for c in names if c != "Total") or sorted({ln.committee for ln in det})
+    lines = ", ".join(f'"{ln.label or ln.line}"' for ln in det if ln.committee in committees)
+    items = ", ".join(f"{tname}.{key}" for _, key, _ in off)
+    label = _TABLE_DA.get(tname, tname)
+    warnings.append(
+        f"{label} ({tname}): the file holds only net amounts for {', '.join(committees)} in {area} (at least one of "
+        f"the lines {lines} combines a saving and a cost), so the publication's split into savings and "
+        f"costs cannot be rebuilt from it ({items} differ); the net per committee agrees with the publication within "
+        f"rounding. Give each saving and cost as a line of its own (gross lines) to check the split.")
+    warnings_da.append(
+        f"{label}: filen har kun nettobeløb for {', '.join(committees)} under {area} (mindst én af linjerne "
+        f"{lines} rummer både en besparelse og en udgift), så tabellens opdeling i besparelser og udgifter "
+        f"kan ikke genskabes ud fra filen; nettoen pr. udvalg stemmer med det offentliggjorte inden for afrunding. "
+        f"Angiv hver besparelse og udgift som sin egen linje (bruttolinjer) for at kontrollere opdelingen.")
+
+
 def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
     """Compare every published figure the file holds with the computed one."""
     case = res.case
@@ -436,7 +480,7 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
     warnings: list[str] = []
     warnings_da: list[str] = []
 
-    def cmp(item, computed, printed, what=None):
+    def cmp(item, computed, printed, what=None, warn=True):
         if isinstance(printed, str):
             ok = computed == printed
             c = computed
@@ -447,11 +491,15 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
             c = computed
             ok = computed == printed
         checks.append({"item": item, "computed": c, "printed": printed, "match": bool(ok)})
-        if not ok:
-            warnings.append(f"published {item} {printed} does not follow from the lines, which give {c}"
-                            + (f" ({what})" if what else ""))
-            warnings_da.append(f"det offentliggjorte tal {item} {_da_value(printed, d)} følger ikke af linjerne, "
-                               f"som giver {_da_value(c, d)}" + (f" ({_WHAT_DA.get(what, what)})" if what else ""))
+        if not ok and warn:
+            say(item, c, printed, what)
+        return ok
+
+    def say(item, c, printed, what=None):
+        warnings.append(f"published {item} {printed} does not follow from the lines, which give {c}"
+                        + (f" ({what})" if what else ""))
+        warnings_da.append(f"det offentliggjorte tal {item} {_da_value(printed, d)} følger ikke af linjerne, "
+                           f"som giver {_da_value(c, d)}" + (f" ({_WHAT_DA.get(what, what)})" if what else ""))
 
     # detail tables must sum to the area totals
     if case.detail:
@@ -494,12 +542,15 @@ def _checks(res: CaseResult) -> tuple[list[dict], list[str]]:
         if not t:
             continue
         split = res._committee_split(area)
+        what = ("savings and costs are split line by line by sign; a line holding only a net amount "
+                "counts wholly as a saving or a cost, so the split needs gross lines")
+        off = []                                   # split rows that differ from the publication
         for r in split:
             key = f"{_ascii(r['committee']) if r['committee'] != 'Total' else 'total'}_{r['kind']}"
-            if key in t:
-                cmp(f"{tname}.{key}", r["amounts"], t[key],
-                    "savings and costs are split line by line by sign; a line holding only a net amount "
-                    "counts wholly as a saving or a cost, so the split needs gross lines")
+            if key in t and not cmp(f"{tname}.{key}", r["amounts"], t[key], what, warn=False):
+                off.append((r, key, checks[-1]["computed"]))
+        if off:
+            _split_warning(res, tname, area, split, t, off, say, what, warnings, warnings_da)
         for c, printed in (t.get("key_as_printed") or {}).items():
             mine = next((r["key"] for r in split if r["kind"] == "saving" and _ascii(r["committee"]) == c), None)
             if mine is not None:

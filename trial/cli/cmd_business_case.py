@@ -23,8 +23,9 @@ def add_parser(sub) -> None:
     p.add_argument("--as-of", default=None, metavar="DATE",
                    help="with --register: the effects as of this date, YYYY-MM-DD (the uploads with a data date "
                    "on or before it, as `trial analyze --as-of`; default: the newest upload)")
-    p.add_argument("--protocol", default=None, help="protocol file (default: with --register the register's own protocol, "
-                   "else the shipped BI25 protocol)")
+    p.add_argument("--protocol", default=None, help="protocol file (default: the shipped BI25 protocol); with "
+                   "--register the register's own protocol is used and --protocol, if given, must be the same "
+                   "protocol (same fingerprint), else exit 2")
     p.add_argument("--draws", type=int, default=2000, help="draws of the effects (default 2000)")
     p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: the protocol's allocation "
                    "seed, as the quarterly report uses; reported)")
@@ -61,7 +62,7 @@ def _load_effects(path: str) -> dict:
 
 def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[dict, dict, object]:
     """Effects from `trial analyze` on the register, the analysis' date (``as_of``, ``descriptive``) and the
-    protocol: the register's own unless ``--protocol`` names another (as the quarterly report does)."""
+    register's own protocol. ``--protocol`` is accepted only when it is that protocol (same fingerprint)."""
     import importlib
 
     from ..business_case import effects_from_analysis
@@ -76,13 +77,16 @@ def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[di
     from ..protocol import load as load_protocol
     from ..register import Register
 
-    if protocol_path:
-        protocol = load_protocol(protocol_path)
-        result = analysis.analyze(register, as_of=as_of)
-    else:
-        with Register.open(register, migrate=False) as reg:
-            protocol = reg.protocol
-            result = analysis.analyze(reg, as_of=as_of)
+    given = load_protocol(protocol_path) if protocol_path else None
+    with Register.open(register, migrate=False) as reg:
+        protocol = reg.protocol
+        if given is not None and given.fingerprint != protocol.fingerprint:
+            raise BusinessCaseError(
+                "--protocol", f"is not the register's protocol: {protocol_path} has fingerprint "
+                f"{given.fingerprint[:12]}… (trial {given.trial.id!r}), the register's protocol "
+                f"{protocol.fingerprint[:12]}… (trial {protocol.trial.id!r}); with --register the effects come "
+                f"from the register's own protocol, so leave --protocol out or give that protocol's file")
+        result = analysis.analyze(reg, as_of=as_of)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
             "descriptive": getattr(result, "descriptive", None)}

@@ -17,7 +17,9 @@ def add_parser(sub) -> None:
                     f"per citizen. Estimators: {_NAMES}. With --blocks, difference_in_means is the blocked "
                     "estimator and randomization_inference re-randomizes within blocks. Exit 0 ok, 2 bad input.")
     p.add_argument("--data", required=True, metavar="FILE", help="CSV (comma/semicolon, decimal point/comma) or .xlsx")
-    p.add_argument("--treatment", required=True, metavar="COL", help="assignment column: 1/0, True/False or the arm ids deltagergruppe/kontrolgruppe")
+    p.add_argument("--treatment", required=True, metavar="COL",
+                   help="assignment column: 1/0, True/False, treatment/control, behandling/kontrol or the arm ids "
+                   "deltagergruppe/kontrolgruppe (case ignored)")
     p.add_argument("--outcome", required=True, metavar="Y", help="outcome column")
     p.add_argument("--blocks", metavar="COL", help="block/stratum column (blocked estimator)")
     p.add_argument("--covariates", metavar="A,B", help="comma-separated covariate columns (OLS family)")
@@ -36,7 +38,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..estimate import ESTIMATORS, estimate
-    from ..estimate._io import read_table, resolve_column
+    from ..estimate._io import read_table, resolve_column, treatment_codes, with_file_rows
     from ..exceptions import ParameterError
 
     bad = [e for e in args.estimator if e not in ESTIMATORS]
@@ -59,11 +61,12 @@ def run(args) -> int:
             raise ParameterError("--event", f"estimator {e} needs an event column (0 censored, 1 event)")
         if e in ("ancova_hc2", "lin_hc2") and not cols["covariates"]:
             raise ParameterError("--covariates", f"estimator {e} needs at least one covariate")
+    df = treatment_codes(df, cols["treatment"], f)
     try:
         results = [estimate(df, e, confidence_level=args.confidence_level, alternative=args.alternative,
                             n_resamples=args.n_resamples, rng=args.seed, **cols) for e in args.estimator]
     except ParameterError as exc:
-        raise ParameterError(exc.parameter, f"{exc.message} (file {f})") from None
+        raise with_file_rows(exc, df, f) from None
     if args.json:
         rows = []
         for r in results:

@@ -1,8 +1,6 @@
 """`trial power`: power, minimum detectable effect and control size for two proportions or a protocol."""
 from __future__ import annotations
 
-import argparse
-
 from ._common import EXIT_OK, add_json_flag, print_json
 
 _CONTRACT_KEYS = ("normal_unpooled", "normal_pooled", "arcsine", "exact_hc2", "fisher", "boschloo")
@@ -17,16 +15,16 @@ def add_parser(sub) -> None:
                     "--p-treatment and --power to solve for the smallest control size (exact HC2 test, exact "
                     "pooled z and the normal approximations; --method fisher/boschloo on request, slow). "
                     "With --protocol: per endpoint the "
-                    "assumed control value, the BI25 goal, the power at the goal and the MDE at 80 %% power, "
-                    "for 1:1 and for the protocol's control size (or each --control-size).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "assumed control value, the BI25 goal, the power at the goal and the MDE at 80 % power "
+                    "(--power), "
+                    "for 1:1 and for the protocol's control size (or each --control-size).")
     p.add_argument("--protocol", metavar="FILE", help="protocol TOML file: power table of its endpoints")
     p.add_argument("--control-size", type=int, nargs="+", metavar="N",
                    help="control-group sizes for --protocol (default: capacity and the protocol's size)")
     p.add_argument("--assume", action="append", default=[], metavar="ENDPOINT.KEY=VALUE",
                    help="assumption for --protocol, e.g. benefit_weeks.sd=30 or psych_admission_days.dispersion=2 "
                         "(overrides the sd / dispersion the protocol states)")
-    p.add_argument("--endpoints", choices=("all", "primary"), default="all", help="endpoints for --protocol")
+    p.add_argument("--endpoints", choices=("all", "primary"), default="all", help="endpoints for --protocol (default: all)")
     p.add_argument("--compare", action="append", metavar="METHOD",
                    help="exact tests shown next to the primary one for --protocol (repeatable; default fisher and "
                         "boschloo, whose size is at most alpha by construction)")
@@ -38,12 +36,12 @@ def add_parser(sub) -> None:
     p.add_argument("--n-control", type=int, help="kontrolgruppe size (omit with --p-treatment and --power: "
                                                  "solved for)")
     p.add_argument("--n-control-max", type=int, default=5000,
-                   help="largest control size considered when solving for the control size")
+                   help="largest control size considered when solving for the control size (default: 5000)")
     p.add_argument("--power", type=float, help="target power: solve for the minimum detectable effect "
                                                "(or, with --protocol, the MDE's power; default 0.8)")
-    p.add_argument("--alpha", type=float, default=0.05, help="test size")
+    p.add_argument("--alpha", type=float, default=0.05, help="test size (default: 0.05)")
     p.add_argument("--alternative", choices=("two-sided", "less", "greater"), default="two-sided",
-                   help="'greater': treatment share above control share")
+                   help="'greater': treatment share above control share (default: two-sided)")
     p.add_argument("--direction", choices=("increase", "decrease"), help="side searched for the MDE")
     p.add_argument("--method", action="append", metavar="METHOD",
                    help="methods to report (repeatable; default all: normal_unpooled, normal_pooled, "

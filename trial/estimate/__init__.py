@@ -10,6 +10,7 @@ R (``tests/reference/estimate.R``) or exact enumeration; see ``docs/estimate.md`
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import pandas as pd
@@ -31,7 +32,7 @@ from .results import (BinaryResult, CountResult, DifferenceInMeansResult, Estima
                       SubgroupResult, SurvivalResult)
 
 __all__ = [
-    "ESTIMATORS", "estimate",
+    "ESTIMATORS", "USES_BLOCKS", "BLOCKS_IGNORED_NOTE", "estimate",
     "difference_in_means", "ols_robust", "ancova", "lin_adjusted",
     "risk_difference", "risk_ratio", "odds_ratio", "fisher_exact", "boschloo_exact",
     "randomization_inference", "randomization_inference_many",
@@ -44,6 +45,13 @@ __all__ = [
     "CountResult", "SurvivalResult", "KaplanMeierResult", "PanelResult", "IVResult", "LeeBoundsResult",
     "SubgroupResult",
 ]
+
+#: Estimators of :data:`ESTIMATORS` that use ``blocks`` (the others say in their note that they ignore it).
+USES_BLOCKS = ("difference_in_means", "randomization_inference")
+
+#: The note of an estimator given ``blocks`` it does not use.
+BLOCKS_IGNORED_NOTE = ("blocks are used only by difference_in_means (blocked) and randomization_inference; "
+                       "ignored here")
 
 #: Estimator names understood by :func:`estimate` and ``trial estimate --estimator``.
 ESTIMATORS = (
@@ -60,7 +68,10 @@ def estimate(data: pd.DataFrame, estimator: str, *, outcome: str, treatment: str
     """Run one estimator by its CLI name (see ``ESTIMATORS``).
 
     ``blocks`` makes ``difference_in_means`` the blocked estimator and
-    ``randomization_inference`` re-randomize within blocks; ``covariates`` are
+    ``randomization_inference`` re-randomize within blocks; every other
+    estimator ignores it and says so in its ``note``
+    (:data:`BLOCKS_IGNORED_NOTE`; to adjust for blocks there, give the block
+    column as a covariate); ``covariates`` are
     used by the OLS family (``ancova_hc2`` and ``lin_hc2`` need them);
     ``time``/``event`` by ``cox``, ``logrank`` and ``kaplan_meier`` (``time``
     defaults to ``outcome``); ``exposure`` by ``negbin`` and ``poisson_robust``.
@@ -76,6 +87,16 @@ def estimate(data: pd.DataFrame, estimator: str, *, outcome: str, treatment: str
         raise ParameterError("estimator", f"must be one of {', '.join(ESTIMATORS)}; got {estimator!r}")
     if isinstance(covariates, str):
         covariates = [c.strip() for c in covariates.split(",") if c.strip()]
+    res = _dispatch(data, estimator, outcome=outcome, treatment=treatment, blocks=blocks, covariates=covariates,
+                    time=time, event=event, exposure=exposure, confidence_level=confidence_level,
+                    alternative=alternative, n_resamples=n_resamples, rng=rng)
+    if blocks is not None and estimator not in USES_BLOCKS:
+        res = dataclasses.replace(res, note="; ".join(n for n in (res.note, BLOCKS_IGNORED_NOTE) if n))
+    return res
+
+
+def _dispatch(data, estimator, *, outcome, treatment, blocks, covariates, time, event, exposure,
+              confidence_level, alternative, n_resamples, rng) -> EstimateResult:
     kw = dict(outcome=outcome, treatment=treatment, confidence_level=confidence_level, alternative=alternative)
     if estimator == "difference_in_means":
         return difference_in_means(data, blocks=blocks, **kw)

@@ -70,7 +70,8 @@ def numeric(data: pd.DataFrame, name: str, parameter: str) -> np.ndarray:
 
 #: Text values accepted in a treatment column (case and surrounding spaces ignored): the protocol's arm
 #: ids as the register writes them, and the usual spellings of 0/1.
-TREATMENT_CODES = {"deltagergruppe": 1.0, "kontrolgruppe": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0,
+TREATMENT_CODES = {"deltagergruppe": 1.0, "kontrolgruppe": 0.0, "treatment": 1.0, "control": 0.0,
+                   "behandling": 1.0, "kontrol": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0,
                    "true": 1.0, "false": 0.0}
 
 
@@ -155,9 +156,19 @@ def t_ci(estimate: float, se: float, df: float, alternative: str, level: float):
     return t_inference(estimate, se, df, alternative, level)[2:]
 
 
+def _exp(x: float) -> float:
+    """exp that saturates at 0 and inf instead of overflowing (degenerate fits have huge SEs)."""
+    if x == -math.inf:
+        return 0.0
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def log_ci(coef: float, se: float, df: float, alternative: str, level: float):
     lo, hi = t_ci(coef, se, df, alternative, level)
-    return math.exp(lo) if lo > -math.inf else 0.0, math.exp(hi) if hi < math.inf else math.inf
+    return _exp(lo), _exp(hi)
 
 
 def complete_cases(arrays: Iterable[np.ndarray]) -> np.ndarray:

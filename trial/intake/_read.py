@@ -6,7 +6,7 @@ and workbook handling, and every message about them, are written once.
 
 * CSV: comma, semicolon or tab separated (the most frequent of the three in
   the header line); UTF-8, UTF-8 with BOM or Windows-1252 (UTF-8 is tried
-  first); CRLF or LF. Every cell is read as text by pandas' C parser.
+  first); CRLF, LF or CR. Every cell is read as text by pandas' C parser.
 * ``.xlsx``/``.xlsm``: the first sheet, header in row 1; cells are turned into
   the text a CSV export would hold (dates ``YYYY-MM-DD``, whole numbers
   without ``.0``), and the columns whose cells are all numbers are noted.
@@ -86,7 +86,8 @@ def _decode_check(raw: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         enc = "cp1252"
         raw.decode(enc)  # may fail too: the caller reports it
-    first = raw.split(b"\n", 1)[0].decode(enc).rstrip("\r")
+    # the header line ends at LF, CRLF or a lone CR (old Mac / "CSV (Macintosh)" exports)
+    first = re.split(rb"\r\n|\n|\r", raw, maxsplit=1)[0].decode(enc)
     return enc, first
 
 

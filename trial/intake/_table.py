@@ -34,7 +34,7 @@ def read_table(path) -> pd.DataFrame:
     ----------
     path : str or Path
         A CSV file (comma, semicolon or tab separated, sniffed from the header
-        line; UTF-8, UTF-8 with BOM or Windows-1252; CRLF or LF) or an Excel
+        line; UTF-8, UTF-8 with BOM or Windows-1252; CRLF, LF or CR) or an Excel
         ``.xlsx`` workbook (first sheet, header in row 1).
 
     Returns
@@ -59,6 +59,9 @@ def read_table(path) -> pd.DataFrame:
 
         Missing: an empty cell or one of :data:`NA_TEXTS`. Columns with an
         empty header and no values (trailing separators) are dropped.
+        ``df.attrs["file_lines"]`` holds the file line (header = 1; the sheet
+        row for Excel) of each row, so that messages can name rows as the
+        user sees them in the file.
 
     Raises
     ------
@@ -97,6 +100,7 @@ def read_table(path) -> pd.DataFrame:
         probs.raise_if_any()
     numeric_cells = sh.numeric_cells or set()
     out = pd.DataFrame({names[j]: _typed(c.take(filled), j in numeric_cells) for j, c in cols.items()})
+    out.attrs["file_lines"] = tuple(int(v) for v in sh.lines[filled])   # a tuple: attrs are compared by ==
     log.info("read_table: %d rows, %d columns from %s", len(out), out.shape[1], _scrub(str(path)))
     return out
 
