@@ -84,7 +84,9 @@ def naive_derive(protocol, enrollments: pd.DataFrame, status: pd.DataFrame, even
                     else:
                         reason = why(h, "status")
                 elif ep.rule == "ever_status":
-                    if observed:
+                    if cal_days < 7 * h and att_days >= 7 * h:  # data date before the horizon
+                        reason = why(h, "status")
+                    elif observed:
                         value = 1.0
                     elif win >= h:
                         value = 0.0
@@ -108,7 +110,9 @@ def naive_derive(protocol, enrollments: pd.DataFrame, status: pd.DataFrame, even
                 time_weeks = win / 7
                 mine = [(s, e) for n, s, e in my_events if n in ep.events]
                 if ep.rule == "event_any":
-                    if any(0 <= (s - ref).days < win for s, _ in mine):
+                    if cal_days < 7 * h and att_days >= 7 * h:  # data date before the horizon
+                        reason = why(h, "event")
+                    elif any(0 <= (s - ref).days < win for s, _ in mine):
                         value = 1.0
                     elif cal_days >= 7 * h and att_days >= 7 * h and followed:
                         value = 0.0

@@ -21,7 +21,7 @@ def build_register(tmp: Path, *, n_referrals: int = 160, seed: int = 7, protocol
     proto = protocol or load()
     exports = tmp / "exports"
     paths = simulate.write_exports(proto, n_referrals, exports, seed=seed)
-    key = create_key_file(tmp / "reg.sqlite.key")
+    key = create_key_file(tmp / "reg.sqlite.key", seed=seed)  # a TEST register: reproducible allocation
     refs = intake.read_referrals(paths["referrals"], key=key.pseudonym_key, protocol=proto)
     reg = Register.create(tmp / "reg.sqlite", proto, key=key, mode="test")
     reg.enroll_frame(refs, key=key)

@@ -239,6 +239,13 @@ def test_descriptive_before_the_analysis_date(protocol, frames):
     r = _row(res.table, "ordinary_employment", "difference_in_means")
     assert r["n_missing"] == len(enr) and "not yet observed" in r["missing_reasons"]
     assert "nothing to compare" in r["note"]
+    # "ever by week 156": an event already seen does not make a complete case before the horizon
+    # (else the complete cases would be all 1s: 100 % vs 100 %)
+    for ep in ("extension", "par85"):
+        r = _row(res.table, ep, "difference_in_means")
+        assert np.isnan(r["estimate"]) and np.isnan(r["std_error"]), ep
+        assert "not computable yet" in r["note"] and "week 156" in r["note"], ep
+        assert r["n_treatment"] == 0 and r["n_control"] == 0
 
 
 def test_same_seed_same_table_and_dict(protocol, frames, result):

@@ -54,7 +54,8 @@ def fed(protocol):
 
 
 def test_at_the_goals_the_effect_fed_case_is_the_published_case(protocol):
-    goals = {e.id: {"estimate": e.goal, "std_error": 0.0} for e in protocol.endpoints}
+    # the goals as a fixed scenario (SE 0, not measured: a "measured" effect needs a positive SE)
+    goals = {e.id: {"estimate": e.goal, "std_error": 0.0, "measured": False} for e in protocol.endpoints}
     r = effect_fed_case(goals, protocol=protocol, n_draws=50, rng=1)
     ref = compute_case(load_case(CASE))
     for t in ("section1", "table1", "table3", "table6"):
@@ -63,7 +64,7 @@ def test_at_the_goals_the_effect_fed_case_is_the_published_case(protocol):
         assert a[labels].equals(b[labels]), t
     assert r.base.payback_whole_years_total == 6 and r.base.payback_whole_years_service == 16
     assert r.p_payback == 1.0 and np.all(r.payback_draws == r.payback_draws[0])
-    assert set(r.table("section1")["basis"]) >= {"målt"}
+    assert set(r.table("section1")["basis"]) == {"antaget"}
 
 
 def test_marks_measured_and_assumed(fed):
@@ -115,14 +116,14 @@ def test_break_even_effect_pays_back_exactly_in_n_years(fed, protocol):
     for _, row in fed.break_even.iterrows():
         if row["endpoint"] not in ("ordinary_employment", "extension"):
             continue
-        eff = {e.endpoint: {"estimate": e.estimate, "std_error": 0.0} for e in fed.effects if e.basis == "målt"}
-        eff[row["endpoint"]] = {"estimate": row["break_even_effect"], "std_error": 0.0}
+        eff = {e.endpoint: {"estimate": e.estimate, "std_error": 0.0, "measured": False} for e in fed.effects if e.basis == "målt"}
+        eff[row["endpoint"]] = {"estimate": row["break_even_effect"], "std_error": 0.0, "measured": False}
         r = effect_fed_case(eff, protocol=protocol, n_draws=2, rng=0)
         assert r.payback_draws[0] == pytest.approx(10.0, rel=1e-9)
         assert row["break_even_citizens"] == pytest.approx(100 * row["break_even_effect"], rel=1e-12)
     # the common scale: all effects x scale -> payback exactly 10 years
     lam = fed.break_even_scale
-    eff = {e.endpoint: {"estimate": lam * e.estimate, "std_error": 0.0} for e in fed.effects}
+    eff = {e.endpoint: {"estimate": lam * e.estimate, "std_error": 0.0, "measured": False} for e in fed.effects}
     r = effect_fed_case(eff, protocol=protocol, n_draws=2, rng=0)
     assert r.payback_draws[0] == pytest.approx(10.0, rel=1e-9)
 
@@ -152,8 +153,8 @@ def test_explicit_draws_and_unit_costs(protocol, fed):
     draws = pd.DataFrame({"ordinary_employment": [0.0, 0.05, 0.10], "extension": [-0.15, -0.15, -0.30]})
     r = effect_fed_case(EFFECTS, protocol=protocol, draws=draws)
     assert r.n_draws == 3 and r.draws_from == "givne træk"
-    pb = [effect_fed_case({"ordinary_employment": {"estimate": o, "std_error": 0}, "fleksjob": EFFECTS["fleksjob"] | {"std_error": 0},
-                           "extension": {"estimate": x, "std_error": 0}}, protocol=protocol, n_draws=2, rng=0).payback_draws[0]
+    pb = [effect_fed_case({"ordinary_employment": {"estimate": o, "std_error": 0, "measured": False}, "fleksjob": EFFECTS["fleksjob"] | {"std_error": 0, "measured": False},
+                           "extension": {"estimate": x, "std_error": 0, "measured": False}}, protocol=protocol, n_draws=2, rng=0).payback_draws[0]
           for o, x in zip(draws["ordinary_employment"], draws["extension"])]
     assert r.payback_draws.tolist() == pytest.approx(pb, rel=1e-12)
     cheap = effect_fed_case(EFFECTS, protocol=protocol, n_draws=2, rng=0,
@@ -236,9 +237,15 @@ def test_cli_effects_mode(tmp_path, capsys):
     assert "must be a JSON object" in capsys.readouterr().err
 
 
-def test_cli_register_mode(monkeypatch, capsys):
+def test_cli_register_mode(monkeypatch, capsys, tmp_path):
+    from tests._register_helpers import key
     from trial.cli import main
+    from trial.protocol import load
+    from trial.register import Register
 
+    monkeypatch.chdir(tmp_path)
+    Register.create("reg.sqlite", load(ROOT / "protocols" / "ressourceforloeb.toml"), key=key(),
+                    mode="test").close()
     monkeypatch.setitem(sys.modules, "trial.analysis", None)      # no trial.analysis installed
     assert main(["business-case", "--register", "reg.sqlite"]) == 2
     assert "trial analyze" in capsys.readouterr().err
@@ -246,7 +253,7 @@ def test_cli_register_mode(monkeypatch, capsys):
     calls = []
 
     def analyze(register, as_of=None):
-        calls.append((register, as_of))
+        calls.append((register.target, as_of))
         return pd.DataFrame({"endpoint": ["extension"], "estimator": ["difference_in_means"],
                              "estimate": [-0.1], "std_error": [0.05]})
 
@@ -281,6 +288,32 @@ def test_effects_not_yet_estimable_keep_the_assumed_effect(protocol):
     r = effect_fed_case(eff, protocol=protocol, n_draws=50, rng=1)
     basis = {e.endpoint: e.basis for e in r.effects if e.endpoint}
     assert basis["extension"] == "målt" and basis["fleksjob"] == basis["ordinary_employment"] == "antaget"
+
+
+def test_zero_standard_error_is_not_a_measured_effect(protocol):
+    """An interim 'estimate' with SE 0 (e.g. every complete case is 1: 100 % vs 100 %) is not held fixed
+    as if certain: the line keeps its assumed effect, a note says why, and P(payback) equals the case
+    fed with the assumed effect for that line (same seed)."""
+    tab = pd.DataFrame({"endpoint": ["extension", "ordinary_employment"], "estimator": ["difference_in_means"] * 2,
+                        "estimate": [0.0, 0.04], "std_error": [0.0, 0.03]})
+    eff = effects_from_analysis(tab, protocol)
+    assert set(eff) == {"extension", "ordinary_employment"}
+    r = effect_fed_case(eff, protocol=protocol, n_draws=400, rng=3)
+    by_ep = {e.endpoint: e for e in r.effects if e.endpoint}
+    assumed = {d.line: d.assumed_effect for d in r.case.drivers}
+    ext = by_ep["extension"]
+    assert ext.basis == "antaget" and ext.estimate == assumed[ext.line] != 0.0 and ext.std_error is None
+    assert by_ep["ordinary_employment"].basis == "målt"
+    assert any("extension" in n and "no positive standard error" in n for n in r.notes)
+    assert not any("held fixed" in n for n in r.notes)
+    # the same as leaving extension out (its line keeps the assumed effect), draw for draw
+    ref = effect_fed_case({"ordinary_employment": eff["ordinary_employment"]}, protocol=protocol, n_draws=400, rng=3)
+    assert r.p_payback == ref.p_payback and 0 < r.p_payback < 1
+    np.testing.assert_array_equal(r.payback_draws, ref.payback_draws)
+    # a fixed scenario is still possible, by saying it is not measured
+    fixed = effect_fed_case({"extension": {"estimate": -0.1, "std_error": 0.0, "measured": False}},
+                            protocol=protocol, n_draws=10, rng=1)
+    assert {e.endpoint: e for e in fixed.effects if e.endpoint}["extension"].estimate == -0.1
 
 
 def test_draws_that_never_pay_back_are_reported_not_nan(protocol):

@@ -44,3 +44,9 @@ def test_demo_output_holds_no_cpr_number(two_demos):
     a, _ = two_demos
     assert scan.scan_tree(a) == []
     assert not (a / "exports").exists()
+
+
+def test_demo_report_data_renders_again(two_demos):
+    from trial.report import ReportData, render_html
+
+    assert '<section id="summary"' in render_html(ReportData.from_json(two_demos[0] / "report_data.json"))

@@ -116,3 +116,10 @@ def test_logging_from_intake_never_carries_a_number(caplog, tmp_path):
         read_status(src, key=b"k" * 32)
     assert caplog.records, "intake should log a line per file read"
     assert plugin.scan_text(caplog.text) == []
+
+
+def test_decimals_of_a_number_are_not_taken_for_a_cpr_number():
+    from tests import _cpr_scan_plugin as scan
+
+    assert scan.scan_text('{"npv": 10295.0807978224}') == []
+    assert scan.scan_text("cpr 010180-1234") != [] and scan.scan_text("a;0101801234;b") != []

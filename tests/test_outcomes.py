@@ -99,10 +99,30 @@ class TestStatusAt:
     def test_rows_after_as_of_are_ignored(self):
         # panel reaches week 10 but as of day 34 (5 weeks) only weeks 1..5 are known
         st = panel({"a": [RF] * 4 + [ORD] * 6})
-        out = O.ever_status(enr("a"), st, statuses=[ORD], horizon_weeks=10, as_of=day(34))
+        out = O.ever_status(enr("a"), st, statuses=[ORD], horizon_weeks=5, as_of=day(34))
         assert col(out) == [1.0]           # week 5 is observed
-        out = O.ever_status(enr("a"), st, statuses=[ORD], horizon_weeks=10, as_of=day(27))
+        out = O.weeks_in_status(enr("a"), st, statuses=[ORD], horizon_weeks=5, as_of=day(34))
+        assert col(out) == [1.0]           # weeks 6..10 are after as_of
+        out = O.ever_status(enr("a"), st, statuses=[ORD], horizon_weeks=5, as_of=day(27))
         assert col(out) == pytest.approx([np.nan], nan_ok=True) and reasons(out) == ["not yet observed"]
+
+    def test_ever_is_missing_until_the_horizon_even_after_an_event(self):
+        # the data date cuts follow-up short: "ever by week 10" is not yet known, event or not
+        # (else the complete cases would be only the citizens with an event: 100 % in both arms)
+        st = panel({"a": [RF] * 4 + [ORD] * 6, "b": [RF] * 10})
+        e = enr("a", "b")
+        out = O.ever_status(e, st, statuses=[ORD], horizon_weeks=10, as_of=day(34))
+        assert np.isnan(col(out)).all() and reasons(out) == ["not yet observed"] * 2
+        out = O.ever_status(e, st, statuses=[ORD], horizon_weeks=10, as_of=day(69))
+        assert col(out) == [1.0, 0.0]
+        ev = events(("a", "extension", day(3), None))
+        for as_of, want in ((day(34), [np.nan, np.nan]), (day(69), [1.0, 0.0])):
+            got = O.event_any(e, ev, event_types=["extension"], horizon_weeks=10, as_of=as_of, status=st)
+            assert col(got) == pytest.approx(want, nan_ok=True)
+        # attrition before the horizon: the event seen before it still counts, no event is missing
+        ev2 = events(("a", "extension", day(3), None), ("a", "moved_away", day(20), None), ("b", "died", day(20), None))
+        got = O.event_any(e, ev2, event_types=["extension"], horizon_weeks=10, as_of=day(34), status=st)
+        assert col(got)[0] == 1.0 and np.isnan(col(got)[1]) and reasons(got) == [None, "died"]
 
     def test_register_withdrawal_with_and_without_date(self):
         st = panel({"a": [ORD] * 10, "b": [ORD] * 10, "c": [ORD] * 10})

@@ -167,3 +167,136 @@ def test_pdf_pages(data, tmp_path):
 def test_time_to_event_reads_as_a_hazard_ratio():
     s = effect_sentence(1.67, 0.62, 4.51, endpoint="time_to_work", etype="time_to_event")
     assert s == ("Hazardratio 1,67 (over 1: hurtigere i deltagergruppen); usikkerheden spænder fra 0,62 til 4,51")
+
+
+# ------------------------------------------------------------------ JSON nulls (constant endpoints, hidden counts)
+def _constant_effects(seed):
+    """Effects with a constant binary outcome somewhere (no SE, no interval), drawn by ``seed``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    nan = float("nan")
+    rows = []
+    for i, e in enumerate(make_report_data().effects):
+        if e.type != "binary":
+            rows.append(e)
+            continue
+        # 0: every citizen 0; 1: every citizen 1; 2: constant in one arm only; 3: all NaN (nothing observed)
+        kind = int(rng.integers(0, 4))
+        tc, cc = {0: (0, 0), 1: (e.n_treatment, e.n_control), 2: (0, 40), 3: (None, None)}[kind]
+        if kind == 3:
+            rows.append(dataclasses.replace(e, control_mean=nan, treatment_mean=nan, estimate=nan, std_error=nan,
+                                            ci_low=nan, ci_high=nan, p_value=nan, treatment_count=None,
+                                            control_count=None, n_treatment=0, n_control=0))
+            continue
+        tm, cm = tc / e.n_treatment, cc / e.n_control
+        se = nan if kind < 2 else (cm * (1 - cm) / e.n_control) ** 0.5
+        rows.append(dataclasses.replace(
+            e, control_mean=cm, treatment_mean=tm, estimate=tm - cm, std_error=se, ci_low=tm - cm - 1.96 * se,
+            ci_high=tm - cm + 1.96 * se, p_value=nan, treatment_count=tc, control_count=cc))
+    return tuple(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_from_json_restores_nan_and_renders(seed, tmp_path):
+    from trial.report import disclose, plot_forest
+
+    d = make_report_data(effects=_constant_effects(seed))
+    back = ReportData.from_json(d.to_json())
+    for e in back.effects:   # null -> NaN for every float field, never None
+        for f in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "control_mean", "treatment_mean"):
+            assert isinstance(getattr(e, f), float), (e.endpoint, f)
+    html = render_html(back)
+    assert html == render_html(d)
+    plot_forest(back)
+    # a disclosure-controlled file (hidden counts are null, as in `trial demo`'s report_data.json)
+    pub = ReportData.from_json(disclose(d).to_json())
+    assert pub.disclosure_controlled
+    text = re.sub(r"<[^>]+>", " ", render_html(pub))
+    assert not re.search(r"\b(None|nan|NaN)\b", text)
+
+
+# ------------------------------------------------------------------ goals column, hazard ratio without events, notes
+def _text_of(html):
+    from html import unescape
+
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<img[^>]*>", "", html))))
+
+
+def test_goals_column_in_the_estimates_unit():
+    from _report_fixtures import _eff
+
+    extra = (
+        _eff("psych_admission_days", "Psykiatriske indlæggelsesdage pr. år", "Psychiatric admission days per year",
+             "exploratory", 0, 0, etype="count", est=0.37, se=0.7, goal=-0.06, direction="decrease",
+             goal_da="6 færre indlæggelsesdage om året"),
+        _eff("time_to_work", "Tid til job eller fleksjob", "Time to ordinary employment or flex job", "exploratory",
+             0, 0, etype="time_to_event", est=0.83, se=0.5, goal=0.10, goal_da="Flere kommer hurtigere i job"),
+    )
+    d = make_report_data()
+    d = dataclasses.replace(d, effects=d.effects + extra)
+    da = _text_of(render_html(d))
+    assert "6 færre indlæggelsesdage om året pr. 100 borgere" in da
+    assert "15 færre får et nyt ressourceforløb pr. 100 borgere" in da
+    en = _text_of(render_html(dataclasses.replace(d, lang="en")))
+    assert "-0.06 per citizen" in en and "-0.1 per citizen" not in en
+    assert "More get into work sooner (hazard ratio above 1)" in en
+    assert not re.search(r"Time to ordinary employment or flex job Exploratory descriptive 0\.1 ", en)
+
+
+def test_hazard_ratio_without_events_in_an_arm_shows_no_estimate():
+    from _report_fixtures import _eff
+
+    e = dataclasses.replace(
+        _eff("time_to_work", "Tid til job eller fleksjob", "Time to work", "exploratory", 0, 0,
+             etype="time_to_event", est=0.0, se=float("nan"), goal=0.10, goal_da="Flere kommer hurtigere i job"),
+        ci_low=float("nan"), ci_high=float("nan"),
+        note="no events in the deltagergruppe: the Cox likelihood is monotone (the hazard ratio is 0)")
+    d = make_report_data(effects=(e,))
+    da = _text_of(render_html(d))
+    assert "Hazardratio 0,00" not in da and "0,00 (" not in da
+    assert "Tid til job eller fleksjob: Kan ikke beregnes endnu" in da or "Kan ikke beregnes endnu (ingen hændelser" in da
+    assert "no events" not in da and "Cox" not in da
+    en = _text_of(render_html(dataclasses.replace(d, lang="en")))
+    assert "Hazard ratio 0.00" not in en and "Cannot be computed yet" in en
+
+
+@pytest.mark.parametrize("note, want", [
+    ("no observed value in one arm (or both): nothing to compare yet",
+     "ingen observerede værdier i en af grupperne endnu"),
+    ("the outcome is the same for every citizen (1): nothing varies, so there is no test (standard error 0, no "
+     "p-value or interval)", "udfaldet er det samme for alle borgere, så der er intet at teste"),
+    ("no events in the deltagergruppe: the Cox likelihood is monotone",
+     "ingen hændelser i en af grupperne, så forholdet mellem grupperne kan ikke beregnes"),
+    ("a brand-new kind of note nobody mapped", "beregningen har en teknisk bemærkning (se analysetabellen i bilaget)"),
+])
+def test_estimator_notes_are_danish_in_danish(note, want):
+    from trial.report._text import estimator_note
+
+    assert estimator_note(note, "da") == want
+    assert estimator_note(note, "en") == note
+
+
+def test_detectable_section_after_the_analysis_date_drops_stadig():
+    d = make_report_data()
+    assert d.descriptive_only
+    assert "Hvad kan forsøget stadig påvise?" in _text_of(render_html(d))
+    final = _text_of(render_html(dataclasses.replace(d, as_of=d.analysis_date)))
+    assert "Hvad kunne forsøget påvise?" in final and "stadig" not in final
+
+
+def test_business_case_notes_are_sentences():
+    from trial.report._render import _bc_note
+
+    note = ("Unit amounts, phasing and investments are assumed (antaget); effects are marked per line. "
+            "Extension: the estimate has no positive standard error, so it is not used as a measured effect; "
+            "the line keeps the assumed effect (antaget).")
+    en = _bc_note(note, False, {"extension": "Extension of the ressourceforløb"})
+    assert en == ("Unit amounts, phasing and investments are assumed; effects are marked per line. Extension of "
+                  "the ressourceforløb: the estimate has no positive standard error, so it is not used as a measured "
+                  "effect; the line keeps the assumed effect.")
+    da = _bc_note(note, True, {"extension": "Nyt ressourceforløb"})
+    assert da.startswith("Enhedsbeløb, indfasning og investeringer er antagne;")
+    assert "Nyt ressourceforløb: skønnet har ingen positiv standardfejl" in da
+    assert _bc_note("something unmapped in English.", True) == \
+        "Business casen har en teknisk bemærkning (se business-case-kørslen)."

@@ -45,6 +45,7 @@ import pandas as pd
 
 from .exceptions import ParameterError, RegisterError, TrialError
 from .outcomes import Outcomes, derive, register_enrollments
+from .outcomes._common import NOT_YET_OBSERVED
 from ._results import Displayable
 
 __all__ = ["AnalysisResult", "analyze", "analyze_frames", "TABLE_COLUMNS", "register_frames"]
@@ -373,7 +374,7 @@ def _estimate_all(protocol, data, out: Outcomes, *, ri_scheme, ri_blocks, n_resa
               _estimators_for(protocol, e, False)]
     ri_results = {}
     if ri_eps:
-        ok = [e for e in ri_eps if _arms_observed(data, e.id)]
+        ok = [e for e in ri_eps if _computable(data, out, e)]
         if ok:
             res = E.randomization_inference_many(data, outcomes=[e.id for e in ok], scheme=ri_scheme,
                                                  blocks=ri_blocks, n_resamples=n_resamples, rng=seed, **kw)
@@ -388,7 +389,10 @@ def _estimate_all(protocol, data, out: Outcomes, *, ri_scheme, ri_blocks, n_resa
         reasons = out.long.loc[(out.long["endpoint"] == ep.id) & out.long["missing_reason"].notna(), "missing_reason"]
         missing_reasons = "; ".join(f"{k} {v}" for k, v in reasons.value_counts().items())
         cc = data.loc[obs].reset_index(drop=True)
-        if ep.type == "time_to_event":
+        computable = _computable(data, out, ep)
+        if not computable:  # the few complete cases (e.g. only events before attrition) would mislead
+            ctrl = trt = math.nan
+        elif ep.type == "time_to_event":
             ctrl, trt = _km_shares(E, cc, ep, kw)
         else:
             ctrl = float(np.nanmean(y[z == 0])) if (obs & (z == 0)).any() else math.nan
@@ -398,8 +402,8 @@ def _estimate_all(protocol, data, out: Outcomes, *, ri_scheme, ri_blocks, n_resa
                         hierarchy=ep.hierarchy, n_missing=n_missing, missing_reasons=missing_reasons, control_mean=ctrl, treatment_mean=trt,
                         confirmatory_endpoint=ep.confirmatory)
             res, note = None, ""
-            if not _arms_observed(data, ep.id):
-                note = "no observed value in one arm (or both): nothing to compare yet"
+            if not computable:
+                note = _not_computable_note(data, out, ep)
             elif name == "randomization_inference":
                 res = ri_results.get(ep.id)
             elif name == "lin_hc2" and missing_cov:
@@ -410,6 +414,41 @@ def _estimate_all(protocol, data, out: Outcomes, *, ri_scheme, ri_blocks, n_resa
                 res, note = _run(E, name, cc, ep, kw, covs, exposure_col)
             rows.append(_row(base, res, note))
     return rows
+
+
+_EVER_RULES = ("event_any", "ever_status")
+
+
+def _reached_horizon(data, out: Outcomes, ep) -> bool:
+    """An "ever by week H" endpoint: each arm has a complete case followed to week H (not lost before it).
+
+    Until then the only complete cases are citizens with an event before attrition (value 1), so a
+    comparison would be all 1s against all 1s.
+    """
+    if getattr(ep, "rule", None) not in _EVER_RULES:
+        return True
+    fu = out.followup
+    lost_before = fu["attrition_week"].to_numpy(dtype=float) <= ep.horizon_weeks
+    reached = (fu["followup_weeks"].to_numpy() >= ep.horizon_weeks) & ~lost_before
+    ok = pd.Series(reached, index=fu["pseudonym"].astype(str).to_numpy())
+    y = data[ep.id].to_numpy(dtype=float)
+    r = ok.reindex(data["pseudonym"].astype(str).to_numpy(), fill_value=False).to_numpy() & ~np.isnan(y)
+    z = data["treatment"].to_numpy()
+    return bool((r & (z == 1)).any() and (r & (z == 0)).any())
+
+
+def _computable(data, out: Outcomes, ep) -> bool:
+    return _arms_observed(data, ep.id) and _reached_horizon(data, out, ep)
+
+
+def _not_computable_note(data, out: Outcomes, ep) -> str:
+    """Why an endpoint with no complete case in an arm cannot be estimated (the note's text)."""
+    lg = out.long
+    miss = lg.loc[(lg["endpoint"] == ep.id) & lg["missing_reason"].notna(), "missing_reason"]
+    if not _reached_horizon(data, out, ep) or (len(miss) and (miss == NOT_YET_OBSERVED).mean() > 0.5):
+        return (f"not computable yet: no citizen in one arm (or both) has been followed to week "
+                f"{ep.horizon_weeks} (the endpoint's horizon); nothing to compare yet")
+    return "no observed value in one arm (or both): nothing to compare yet"
 
 
 def _arms_observed(data, col) -> bool:

@@ -63,6 +63,11 @@ def _num_or_none(x, key):
     return v if math.isfinite(v) else None
 
 
+def _draw_columns(draws) -> set:
+    """Endpoint names of user-given draws (a DataFrame or a mapping)."""
+    return set(getattr(draws, "columns", None) if hasattr(draws, "columns") else draws.keys())
+
+
 def effects_from_analysis(table, protocol=None) -> dict:
     """Effects for :func:`effect_fed_case` from the tidy analysis table (``trial analyze``).
 
@@ -73,7 +78,9 @@ def effects_from_analysis(table, protocol=None) -> dict:
     An endpoint whose row has no finite estimate or standard error (early in a
     trial: not yet observed in both arms) is left out, so its driver line keeps
     the case's assumed effect (*antaget*), as notebook 03 and the quarterly
-    report show it; the effect-fed case lists such lines in its notes.
+    report show it. A row with a standard error of 0 (an outcome that is the
+    same for every citizen) is passed on as measured; :func:`effect_fed_case`
+    treats it as not measured (assumed effect) and says so in its notes.
     """
     import pandas as pd
 
@@ -90,9 +97,12 @@ def effects_from_analysis(table, protocol=None) -> dict:
         r = g.iloc[0]
         eff = {k: (float(r[k]) if k in r and pd.notna(r[k]) else None)
                for k in ("estimate", "std_error", "ci_low", "ci_high")}
-        if "std_error" in table.columns and not all(
-                eff[k] is not None and math.isfinite(eff[k]) for k in ("estimate", "std_error")):
+        if eff["estimate"] is None or not math.isfinite(eff["estimate"]):
             continue        # not estimable yet: the line keeps the case's assumed effect
+        if "std_error" in table.columns and eff["std_error"] is None:
+            continue        # an estimate without a standard error is not a measurement: assumed effect
+        # a standard error of 0 (e.g. the same outcome for every citizen) reaches effect_fed_case, which
+        # keeps the assumed effect for the line and says why in its notes
         eff["measured"] = True
         out[str(ep)] = eff
     return out
@@ -590,6 +600,13 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         if se is not None and se < 0:
             raise BusinessCaseError(f"effects[{ep!r}].std_error", f"must be 0 or more; got {se!r}")
         measured = _get(e, "measured", True)
+        if measured and (se is None or se <= 0) and not (draws is not None and ep in _draw_columns(draws)):
+            # a "measurement" without a positive standard error (not estimable, or the same outcome for every
+            # citizen) would be held fixed in the draws as if certain: keep the case's assumed effect instead
+            inputs.append(EffectInput(ep, d.line, d.assumed_effect, None, None, None, "antaget"))
+            notes.append(f"{ep}: the estimate has no positive standard error, so it is not used as a measured "
+                         f"effect; the line keeps the assumed effect (antaget)")
+            continue
         inputs.append(EffectInput(ep, d.line, est, se, _num_or_none(_get(e, "ci_low"), f"effects[{ep!r}].ci_low"),
                                   _num_or_none(_get(e, "ci_high"), f"effects[{ep!r}].ci_high"),
                                   "målt" if measured else "antaget"))
@@ -620,8 +637,6 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         sd = np.array([i.std_error or 0.0 for i in inputs])
         E = est + gen.standard_normal((D, len(inputs))) * sd
         draws_from = "normalfordelte træk (estimat, standardfejl)"
-        if any(i.basis == "målt" and not i.std_error for i in inputs):
-            notes.append("some measured effects have no standard error; they are held fixed in the draws")
 
     H = max(horizon_years, payback_within, case.n_years)
     rate = case.discount_rate

@@ -43,12 +43,16 @@ Rules (``rule`` in the protocol)
 --------------------------------
 ``status_at``        1 if the status in week ``H`` is among ``statuses``
 ``ever_status``      1 if any week 1..H is among ``statuses``; an observed week
-                     gives 1 even when follow-up later stops
+                     gives 1 even when attrition later stops follow-up, but
+                     while the data date comes before week H the value is
+                     missing ("not yet observed") event or not (else only
+                     citizens with an event would be complete cases)
 ``weeks_in_status``  number of weeks 1..H among ``statuses`` (needs full follow-up)
 ``time_to_status``   first week among ``statuses``; censored at the last observed
                      week of the window (``event`` 0)
 ``event_any``        1 if an event of ``events`` starts in days ``[0, 7H)`` after
-                     referral (and before attrition and ``as_of``)
+                     referral (and before attrition and ``as_of``); missing
+                     while the data date comes before day 7H, as ``ever_status``
 ``event_rate``       events (``measure = "count"``: events starting in the window;
                      ``"days"``: days of ``[start, end)`` inside the window, an
                      open spell running to the end of the window) per person-year
@@ -58,7 +62,9 @@ Rules (``rule`` in the protocol)
                      dated after ``as_of`` or on/after attrition are not used
 
 :func:`helaarspersoner` (weeks on a benefit / 52) and :func:`share_by_week`
-(share in given statuses per week and arm) feed the business case and the report.
+(share in given statuses per week and arm) feed the business case and the report;
+:func:`so_far` gives the report's descriptive interim view of the "ever by week H"
+endpoints (event so far, among citizens not lost to attrition).
 
 Layout
 ------
@@ -73,7 +79,7 @@ from ._common import (DAYS_PER_YEAR, LONG_COLUMNS, NO_BASELINE, NO_FOLLOW_UP, NO
                       NOT_YET_OBSERVED, WEEKS_PER_YEAR)
 from ._io import LoadResult, load, load_exports, register_enrollments, store
 from ._panel import Helaarspersoner, helaarspersoner, share_by_week
-from ._rules import (Outcomes, derive, event_any, event_rate, ever_status, status_at, survey_change,
+from ._rules import (Outcomes, derive, event_any, event_rate, ever_status, so_far, status_at, survey_change,
                      time_to_status, weeks_in_status)
 
 __all__ = [
@@ -87,6 +93,7 @@ __all__ = [
     "event_any",
     "event_rate",
     "survey_change",
+    "so_far",
     "helaarspersoner",
     "share_by_week",
     "store",

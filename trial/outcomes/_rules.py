@@ -81,9 +81,21 @@ def _windowed(ctx, statuses, horizon):
     return win, inwin
 
 
+def _cut_short(ctx, horizon) -> np.ndarray:
+    """Follow-up cut short administratively: the data date comes before week ``horizon`` ends
+    and no attrition before the horizon is known (bool per citizen).
+
+    Such a citizen's "ever by week H" value is not yet known *whether or not* the event has
+    happened: counting the early events as 1 and leaving the rest missing would keep only
+    the citizens with an event among the complete cases (a share of 100 % in both arms).
+    """
+    h_days = 7 * horizon
+    return (ctx.cal_days < h_days) & (ctx.att_days >= h_days)
+
+
 def _k_ever_status(ctx, statuses, horizon):
     win, inwin = _windowed(ctx, statuses, horizon)
-    hit = inwin.any(axis=1)
+    hit = inwin.any(axis=1) & ~_cut_short(ctx, horizon)
     value = np.where(hit, 1.0, np.where(win >= horizon, 0.0, np.nan))
     return _rows(ctx, value, time_weeks=win, reason=ctx.reason_incomplete(horizon, status=True))
 
@@ -130,6 +142,7 @@ def _k_event_any(ctx, events, horizon):
     sel = ev["event"].isin(events).to_numpy() & (start >= 0) & (start < win[idx])
     hit = np.zeros(ctx.n, dtype=bool)
     hit[idx[sel]] = True
+    hit &= ~_cut_short(ctx, horizon)
     unknown = ctx.no_follow_up
     complete = (ctx.cal_days >= 7 * horizon) & (ctx.att_days >= 7 * horizon) & ~unknown
     value = np.where(hit, 1.0, np.where(complete, 0.0, np.nan))
@@ -232,7 +245,12 @@ def status_at(enrollments, status, *, statuses, horizon_weeks, events=None, as_o
 
 def ever_status(enrollments, status, *, statuses, horizon_weeks, events=None, as_of=None,
                 attrition_events=None, status_codes=None) -> pd.DataFrame:
-    """1 if any observed week 1..``horizon_weeks`` is among ``statuses``; 0 if none and fully observed."""
+    """1 if any observed week 1..``horizon_weeks`` is among ``statuses``; 0 if none and fully observed.
+
+    Missing ("not yet observed") while the data date comes before week ``horizon_weeks``,
+    whether or not such a week has been seen yet; a week seen before attrition (moved
+    away, died, withdrawn) or a panel gap still gives 1.
+    """
     h = _check_horizon(horizon_weeks)
     ctx = _ctx_for(enrollments, status=status, events=events, as_of=as_of, statuses=status_codes,
                    attrition_events=attrition_events, weeks_needed=h)
@@ -265,6 +283,9 @@ def event_any(enrollments, events, *, event_types, horizon_weeks, as_of=None,
     """1 if an event of ``event_types`` starts within ``horizon_weeks`` weeks of referral, else 0.
 
     An event observed before attrition gives 1; no event with incomplete follow-up is missing.
+    While the data date comes before the horizon the value is missing ("not yet observed")
+    whether or not an event has happened: otherwise only citizens with an event would be
+    complete cases.
     With ``status`` (the weekly panel), a citizen absent from the panel has no
     follow-up information: no event is then missing ("no follow-up"), not 0.
     """
@@ -506,3 +527,87 @@ def derive(protocol, enrollments, status=None, events=None, survey=None, *, as_o
     return Outcomes(long=long, followup=followup, as_of=ctx.as_of, protocol_fingerprint=protocol.fingerprint,
                     endpoints=tuple(e.id for e in eps), endpoint_types={e.id: e.type for e in eps},
                     unmatched=dict(ctx.unmatched))
+
+
+# --------------------------------------------------------------------------- so far (descriptive)
+EVER_RULES = ("event_any", "ever_status")
+
+
+def so_far(protocol, enrollments, status=None, events=None, *, as_of=None,
+           endpoints: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per citizen, whether an "ever by week H" event has happened *so far* (descriptive only).
+
+    Until citizens reach the horizon H, :func:`event_any` and :func:`ever_status`
+    are missing ("not yet observed") whether or not the event has happened, so
+    they cannot be estimated mid-trial. This gives the honest interim view
+    instead: for each endpoint with rule ``event_any`` or ``ever_status``, did
+    the event occur in ``[0, min(data date, attrition, 7H))``? It is *not* an
+    estimate of the share by week H (follow-up differs between citizens) and
+    must not feed the business case or the confirmatory analysis.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    enrollments : DataFrame
+        ``pseudonym, referral_date`` (``arm``, ``treatment``, withdrawal columns).
+    status, events : DataFrame, optional
+        The weekly panel and the events (each needed by the rules that read it).
+    as_of : date or str, optional
+        The data date; default the latest date in the data.
+    endpoints : sequence of str, optional
+        Only these endpoint ids (default every ``event_any`` / ``ever_status`` endpoint).
+
+    Returns
+    -------
+    DataFrame
+        ``pseudonym, endpoint, event_so_far`` (0/1; NaN when not followed at all),
+        ``followup_weeks`` (calendar follow-up, capped at the horizon),
+        ``lost`` (attrition before the data date and the horizon), ``complete``
+        (followed to the horizon), plus ``arm`` and ``treatment`` when given.
+    """
+    if protocol is None:
+        raise ParameterError("protocol", "is required (a Protocol from trial.protocol.load)")
+    eps = [e for e in protocol.endpoints if e.rule in EVER_RULES]
+    if endpoints is not None:
+        wanted = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+        ok = [e.id for e in eps]
+        bad = [w for w in wanted if w not in ok]
+        if bad:
+            raise ParameterError("endpoints", f"must be among the event_any/ever_status endpoints "
+                                 f"{', '.join(ok)}; got {bad[0]!r}")
+        eps = [e for e in eps if e.id in wanted]
+    if any(e.rule == "ever_status" for e in eps) and status is None:
+        raise ParameterError("status", "is required: an ever_status endpoint is derived from it")
+    if any(e.rule == "event_any" for e in eps) and events is None:
+        raise ParameterError("events", "is required: an event_any endpoint is derived from it")
+    width = max([e.horizon_weeks for e in eps if e.rule == "ever_status"], default=0)
+    ctx = _build_context(protocol, enrollments, status, events, None, as_of=as_of, weeks_needed=width)
+    parts = []
+    for e in eps:
+        h_days = 7 * e.horizon_weeks
+        if e.rule == "ever_status":
+            _, inwin = _windowed(ctx, e.statuses, e.horizon_weeks)
+            hit = inwin.any(axis=1)
+            followed = ctx.contig > 0
+        else:
+            win = _event_window(ctx, e.horizon_weeks)
+            ev = ctx.events
+            idx = ev["idx"].to_numpy()
+            start = ev["start"].to_numpy()
+            sel = ev["event"].isin(e.events).to_numpy() & (start >= 0) & (start < win[idx])
+            hit = np.zeros(ctx.n, dtype=bool)
+            hit[idx[sel]] = True
+            followed = ~ctx.no_follow_up
+        lost = ctx.att_days < np.minimum(ctx.cal_days, h_days)
+        parts.append(pd.DataFrame({
+            "pseudonym": ctx.pseudonyms.to_numpy(), "endpoint": e.id,
+            "event_so_far": np.where(followed | hit, hit.astype(float), np.nan),
+            "followup_weeks": np.minimum(ctx.cal_days, h_days) / 7,
+            "lost": lost, "complete": (ctx.cal_days >= h_days) & ~lost}))
+    cols = ["pseudonym", "endpoint", "event_so_far", "followup_weeks", "lost", "complete"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    keep = [c for c in ("arm", "treatment") if c in enrollments.columns]
+    if keep:
+        base = enrollments[["pseudonym", *keep]].assign(pseudonym=lambda d: d["pseudonym"].astype(str))
+        out = out.merge(base, on="pseudonym", how="left")
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ._data import (
     BalanceRow, BusinessCaseSummary, BusinessTable, Change, DetectableRow, EffectRow, EnrollmentPoint, FlowData,
-    LossTable, ReportData, ReportError, WeeklyShare, assemble, compare, parse_quarter, quarter_end,
+    LossTable, ReportData, ReportError, SoFarRow, WeeklyShare, assemble, compare, parse_quarter, quarter_end,
 )
 from ._disclosure import SuppressedTable, cell_bounds, check_min_cell, suppress
 from ._figures import plot_forest, plot_payback, plot_self_supporting
@@ -25,7 +25,7 @@ from ._text import effect_sentence
 
 __all__ = [
     "ReportData", "EffectRow", "BalanceRow", "EnrollmentPoint", "FlowData", "LossTable", "WeeklyShare",
-    "BusinessCaseSummary", "BusinessTable", "DetectableRow", "Change", "ReportError", "ReportFiles",
+    "BusinessCaseSummary", "BusinessTable", "DetectableRow", "Change", "ReportError", "ReportFiles", "SoFarRow",
     "SuppressedTable", "assemble", "compare", "parse_quarter", "quarter_end", "suppress", "cell_bounds",
     "check_min_cell", "render_html", "write_report", "effect_sentence", "effect_hidden", "plot_forest",
     "plot_self_supporting", "plot_payback", "make_report", "disclose", "previous_snapshot",

@@ -19,7 +19,8 @@ import pandas as pd
 from .. import __version__
 from ._data import (
     BalanceRow, BusinessCaseSummary, BusinessTable, DetectableRow, EffectRow, EnrollmentPoint, FlowData,
-    LossTable, ReportData, ReportError, WeeklyShare, parse_quarter, quarter_end, quarter_of,
+    LossTable, ReportData, ReportError, SoFarRow, WeeklyShare, parse_quarter, quarter_end, quarter_of,
+    quarter_start,
 )
 
 __all__ = ["assemble_from_register"]
@@ -161,6 +162,37 @@ def _effects(table: pd.DataFrame | None, proto, descriptive_default: bool) -> tu
     return tuple(rows)
 
 
+def _so_far(register, proto, effects: tuple[EffectRow, ...], as_of) -> tuple[SoFarRow, ...]:
+    """Descriptive "hidtil" rows for the "ever by week H" endpoints the analysis cannot estimate yet."""
+    from ..analysis import register_frames
+    from ..outcomes import so_far
+    from ..outcomes._rules import EVER_RULES
+
+    rules = {e.id: e for e in proto.endpoints if e.rule in EVER_RULES}
+    wanted = [e.endpoint for e in effects if e.endpoint in rules and not math.isfinite(e.estimate)]
+    if not wanted:
+        return ()
+    f = register_frames(register, as_of)
+    data_as_of = min(as_of, f["data_date"])
+    sf = so_far(proto, f["enrollments"], f["status"], f["events"], as_of=data_as_of, endpoints=wanted)
+    out = []
+    for ep_id in wanted:
+        ep = rules[ep_id]
+        sub = sf[(sf["endpoint"] == ep_id) & ~sf["lost"] & sf["event_so_far"].notna()]
+        z = sub["treatment"].to_numpy()
+        ev = sub["event_so_far"].to_numpy()
+        nt, nc = int((z == 1).sum()), int((z == 0).sum())
+        ct, cc = int(ev[z == 1].sum()), int(ev[z == 0].sum())
+        out.append(SoFarRow(
+            endpoint=ep_id, label_da=ep.label_da, label_en=ep.label_en, horizon_weeks=int(ep.horizon_weeks),
+            treatment_n=nt, control_n=nc, treatment_count=ct, control_count=cc,
+            treatment_share=ct / nt if nt else float("nan"), control_share=cc / nc if nc else float("nan"),
+            median_followup_weeks=float(np.floor(sub["followup_weeks"].median())) if len(sub) else float("nan"),
+            complete_treatment=int((sub["complete"] & (z == 1)).sum()),
+            complete_control=int((sub["complete"] & (z == 0)).sum())))
+    return tuple(out)
+
+
 def _bool_or_none(v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
@@ -189,10 +221,10 @@ def _detectable(proto, effects: tuple[EffectRow, ...], flow: FlowData) -> tuple[
         direction = "increase" if ep.goal > 0 else "decrease"
         mde = power_two_proportions(p_control=p0, n_control=nc, n_treatment=nt, power=0.8,
                                     alpha=proto.analysis.alpha, alternative=proto.analysis.alternative,
-                                    method="normal_unpooled", direction=direction)
+                                    method="exact_hc2", direction=direction)
         pw = power_two_proportions(p_control=p0, p_treatment=p0 + ep.goal, n_control=nc, n_treatment=nt,
                                    alpha=proto.analysis.alpha, alternative=proto.analysis.alternative,
-                                   method="normal_unpooled")
+                                   method="exact_hc2")
         out.append(DetectableRow(ep.id, ep.label_da, ep.label_en, nt, nc,
                                  float(mde.treatment_value - mde.control_value), ep.goal, float(pw.power)))
     return tuple(out)
@@ -205,12 +237,12 @@ def _business_case(proto, analysis, rng) -> tuple[BusinessCaseSummary | None, st
     """The business case fed with the analysis' estimates (None and a note when it cannot be)."""
     if proto.business_case is None:
         return None, "no_case"
-    if analysis is None:
-        return None, "no_analysis"
     from ..business_case import effect_fed_case, effects_from_analysis
 
-    fc = effect_fed_case(effects_from_analysis(analysis, proto), protocol=proto, rng=rng)
-    return _bc_summary(fc), ""
+    # before the first outcome upload nothing is measured: the case with its assumed effects (antaget)
+    effects = effects_from_analysis(analysis, proto) if analysis is not None else {}
+    fc = effect_fed_case(effects, protocol=proto, rng=rng)
+    return _bc_summary(fc), ("" if analysis is not None else "no_analysis")
 
 
 def _bc_summary(fc) -> BusinessCaseSummary:
@@ -243,7 +275,17 @@ def _bc_summary(fc) -> BusinessCaseSummary:
         cumulative_net_high=tuple(float(-v) for v in fr["cumulative_ci_low"]),
         price_level=int(getattr(base.case, "price_level", 2016) or 2016), n_resamples=int(fc.n_draws),
         seed=fc.seed if isinstance(fc.seed, (int, np.integer)) else None,
-        note=" ".join(str(n) for n in fc.notes))
+        note=" ".join(_sentence(n) for n in fc.notes),
+        measured=tuple(sorted({e.endpoint for e in fc.effects if e.endpoint and e.basis == "målt"})))
+
+
+def _sentence(note) -> str:
+    """A business-case note as a sentence: capital first letter, full stop at the end."""
+    n = str(note).strip()
+    if not n:
+        return n
+    n = n[0].upper() + n[1:]
+    return n if n.endswith((".", "!", "?")) else n + "."
 
 
 def _finite(x):
@@ -258,6 +300,10 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
     if quarter is None:
         quarter = _default_quarter(register, scr_all)
     as_of = quarter_end(quarter)
+    today = _dt.date.today()
+    if quarter_start(quarter) > today:
+        raise ReportError(f"`quarter` {quarter} lies in the future (it starts after today, {today}); choose "
+                          f"{quarter_of(today)} or earlier")
     if as_of < proto.trial.first_referral:
         raise ReportError(f"`quarter` {quarter} ends before the trial's first referral "
                           f"({proto.trial.first_referral}); choose {quarter_of(proto.trial.first_referral)} or later")
@@ -318,6 +364,7 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
     table = analysis.table if analysis is not None else None
     descriptive = as_of < proto.trial.analysis_date
     effects = _effects(table, proto, descriptive)
+    so_far_rows = _so_far(register, proto, effects, as_of) if analysis is not None else ()
     bc, _ = _business_case(proto, table, seed)
     detect = _detectable(proto, effects, flow)
 
@@ -369,4 +416,5 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
         seeds=(("allocation", int(proto.allocation.seed)),) + ((("business_case", int(seed)),)
                                                                 if isinstance(seed, (int, np.integer)) else ()),
         register_mode=register.mode, alpha=proto.analysis.alpha, multiplicity=proto.analysis.multiplicity,
-        primary_estimator=proto.analysis.primary_estimator)
+        primary_estimator=proto.analysis.primary_estimator, so_far=so_far_rows,
+        data_date=getattr(analysis, "data_date", None) if analysis is not None else None)

@@ -13,7 +13,7 @@ from html import escape
 import pandas as pd
 
 from .._format import fmt_number
-from ._disclosure import HIDDEN, suppress
+from ._disclosure import HIDDEN, SuppressedTable, suppress
 
 __all__ = ["flow_tables", "flow_hidden", "consort_svg", "REASONS"]
 
@@ -47,9 +47,11 @@ def reason_label(code: str, lang: str) -> str:
 
 def _table(loss, lang):
     cols = ["t", "c"] if loss.control is not None else ["n"]
-    data = {"t": list(loss.treatment)} if loss.control is not None else {"n": list(loss.treatment)}
+    nan = float("nan")
+    cells = lambda v: [nan if x is None else x for x in v]  # noqa: E731 - None: hidden by disclosure control
+    data = {"t": cells(loss.treatment)} if loss.control is not None else {"n": cells(loss.treatment)}
     if loss.control is not None:
-        data["c"] = list(loss.control)
+        data["c"] = cells(loss.control)
     idx = [reason_label(r, lang) for r in loss.reasons]
     if not idx:
         idx = ["–"]
@@ -58,9 +60,32 @@ def _table(loss, lang):
 
 
 def flow_tables(flow, min_cell: int, lang: str = "da") -> dict:
-    """The suppressed count tables behind the flow diagram: excluded, lost, not_analysed."""
-    return {name: suppress(_table(getattr(flow, name), lang), min_cell, total_label="total")
-            for name in ("excluded", "lost", "not_analysed")}
+    """The suppressed count tables behind the flow diagram: excluded, lost, not_analysed.
+
+    Flow data that already passed disclosure control (read back from a
+    ``report_data.json``: hidden counts are None) keep those cells hidden, and
+    a margin of a line with a hidden cell is hidden too.
+    """
+    out = {}
+    for name in ("excluded", "lost", "not_analysed"):
+        t = _table(getattr(flow, name), lang)
+        out[name] = _already_suppressed(t, min_cell) if t.isna().any().any() else \
+            suppress(t, min_cell, total_label="total")
+    return out
+
+
+def _already_suppressed(t: pd.DataFrame, min_cell: int) -> SuppressedTable:
+    hid = t.isna()
+    full = t.fillna(0).astype("int64")
+    full["total"] = full.sum(axis=1)
+    full.loc["total"] = full.sum(axis=0)
+    hidden = pd.DataFrame(False, index=full.index, columns=full.columns)
+    hidden.loc[t.index, t.columns] = hid.to_numpy()
+    hidden.loc[t.index, "total"] = hid.any(axis=1).to_numpy()
+    hidden.loc["total", t.columns] = hid.any(axis=0).to_numpy()
+    hidden.loc["total", "total"] = bool(hid.to_numpy().any())
+    return SuppressedTable(counts=full, hidden=hidden, primary=hidden.copy(), min_cell=min_cell,
+                           total_label="total")
 
 
 def flow_hidden(flow, min_cell: int, lang: str = "da") -> dict:

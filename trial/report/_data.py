@@ -27,7 +27,7 @@ from ..exceptions import TrialError
 
 __all__ = [
     "ReportData", "EffectRow", "BalanceRow", "EnrollmentPoint", "FlowData", "LossTable", "WeeklyShare",
-    "BusinessCaseSummary", "BusinessTable", "DetectableRow", "Change", "ReportError",
+    "BusinessCaseSummary", "BusinessTable", "DetectableRow", "Change", "ReportError", "SoFarRow",
     "assemble", "parse_quarter", "quarter_end", "compare", "SCHEMA_VERSION",
 ]
 
@@ -167,6 +167,33 @@ class EffectRow:
 
 
 @dataclass(frozen=True)
+class SoFarRow:
+    """Descriptive interim view of an "ever by week H" endpoint that cannot be estimated yet.
+
+    Among citizens not lost to attrition (moved away, died, withdrew), the
+    number and share per arm with the event so far (by the data date, within
+    the horizon), and the median calendar follow-up. Follow-up differs between
+    citizens, so this is not an estimate of the share by week H: it is shown as
+    descriptive ("hidtil") and never feeds the business case or the
+    confirmatory summary (:func:`trial.outcomes.so_far`).
+    """
+
+    endpoint: str
+    label_da: str
+    label_en: str
+    horizon_weeks: int
+    treatment_n: int | None
+    control_n: int | None
+    treatment_count: int | None
+    control_count: int | None
+    treatment_share: float
+    control_share: float
+    median_followup_weeks: float
+    complete_treatment: int = 0     # citizens already followed to the horizon
+    complete_control: int = 0
+
+
+@dataclass(frozen=True)
 class WeeklyShare:
     """Share self-supporting per week since randomization, per arm."""
 
@@ -206,6 +233,7 @@ class BusinessCaseSummary:
     n_resamples: int | None = None
     seed: int | None = None
     note: str = ""
+    measured: tuple[str, ...] | None = None   # endpoints whose effect is measured in the trial (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -282,6 +310,8 @@ class ReportData:
     notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
     disclosure_controlled: bool = False   # True: counts the report hides are null (see trial.report.disclose)
+    so_far: tuple[SoFarRow, ...] = ()     # descriptive "hidtil" rows for endpoints not computable yet
+    data_date: _dt.date | None = None     # the newest upload used (None: no outcome data by the quarter's end)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -375,7 +405,8 @@ def _from_plain(tp: Any, data: Any) -> Any:
     import typing
 
     if data is None:
-        return None
+        # JSON null: a float field (NaN written as null) becomes NaN again; an optional field stays None
+        return float("nan") if tp is float else None
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         kwargs = {}

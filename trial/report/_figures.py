@@ -38,6 +38,11 @@ def _danish_axis(ax, axis="x", decimals=0, lang="da"):
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(FuncFormatter(f))
 
 
+def _num(x) -> float:
+    """A figure's number: None (a null read back from JSON, a hidden value) -> NaN."""
+    return math.nan if x is None else float(x)
+
+
 def shown_effects(data):
     """Effect rows that may be shown (binary rows with a hidden count are left out)."""
     from ._render import effect_hidden
@@ -53,7 +58,7 @@ def plot_forest(data, ax=None):
     one axis; the goal is marked with a diamond.
     """
     lang = data.lang
-    rows = [e for e in shown_effects(data) if e.type == "binary" and math.isfinite(e.estimate)]
+    rows = [e for e in shown_effects(data) if e.type == "binary" and math.isfinite(_num(e.estimate))]
     fig, ax = _fig_ax(ax, (7.0, 0.45 * max(len(rows), 1) + 1.3))
     if not rows:
         ax.text(0.5, 0.5, "Ingen forskelle kan vises endnu" if lang == "da" else "No differences to show yet",
@@ -63,11 +68,12 @@ def plot_forest(data, ax=None):
     ys = list(range(len(rows)))[::-1]
     for y, e in zip(ys, rows):
         color = TREAT_COLOR if e.role == "confirmatory" else "#666666"
-        lo, hi = e.ci_low * 100, e.ci_high * 100
+        lo, hi = _num(e.ci_low) * 100, _num(e.ci_high) * 100
         if math.isfinite(lo) and math.isfinite(hi):
             ax.plot([lo, hi], [y, y], color=color, lw=2, solid_capstyle="butt")
-        ax.plot([e.estimate * 100], [y], "o", color=color, ms=6)
-        ax.plot([e.goal * 100], [y], "D", mfc="white", mec="#2e7d32", ms=6)
+        ax.plot([_num(e.estimate) * 100], [y], "o", color=color, ms=6)
+        if math.isfinite(_num(e.goal)):
+            ax.plot([_num(e.goal) * 100], [y], "D", mfc="white", mec="#2e7d32", ms=6)
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels([e.label_da if lang == "da" else e.label_en for e in rows])
@@ -103,8 +109,8 @@ def plot_self_supporting(data, ax=None):
         (w.treatment_share, w.treatment_count, TREAT_COLOR, data.treatment_label()),
         (w.control_share, w.control_count, CONTROL_COLOR, data.control_label()),
     ):
-        s = np.asarray(share, dtype=float) * 100
-        c = np.asarray(cnt)
+        s = np.array([_num(v) for v in share], dtype=float) * 100
+        c = np.array([-1 if v is None else v for v in cnt])
         s = np.where((c >= 1) & (c < k), np.nan, s)
         ax.plot(week, s, color=color, lw=1.8, label=label)
     # the status panel counts weeks from the referral date (week 1 = its first 7 days), not from randomization
@@ -133,9 +139,10 @@ def plot_payback(data, ax=None):
         ax.set_axis_off()
         return fig
     years = np.arange(1, len(bc.cumulative_net) + 1)
-    net = np.asarray(bc.cumulative_net, float)
+    net = np.array([_num(v) for v in bc.cumulative_net], float)
     if bc.cumulative_net_low and bc.cumulative_net_high:
-        ax.fill_between(years, bc.cumulative_net_low, bc.cumulative_net_high, color=TREAT_COLOR, alpha=0.18,
+        ax.fill_between(years, [_num(v) for v in bc.cumulative_net_low],
+                        [_num(v) for v in bc.cumulative_net_high], color=TREAT_COLOR, alpha=0.18,
                         lw=0, label="95 pct. af simuleringerne" if lang == "da" else "95 % of simulations")
     ax.plot(years, net, "o-", color=TREAT_COLOR, lw=2,
             label="Akkumuleret nettoudgift" if lang == "da" else "Cumulative net cost")

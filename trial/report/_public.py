@@ -16,7 +16,8 @@ renderer's own functions, so the two cannot drift apart:
 * baseline shares whose count is small (as the balance table);
 * binary effects with a small count in either group (:func:`effect_hidden`):
   rates, difference, interval, p-values and counts;
-* weeks of the weekly figure whose count is small (share and count).
+* weeks of the weekly figure whose count is small (share and count);
+* "hidtil" rows (descriptive interim shares) with a small count in either group.
 
 The exact figures stay in the trial register (``report_snapshots``), which is
 not distributed.
@@ -111,6 +112,13 @@ def _weekly(w, k):
         control_count=tuple(None if h else c for h, c in zip(hc, w.control_count)))
 
 
+def _so_far(rows, k):
+    from ._render import so_far_hidden
+
+    return tuple(dataclasses.replace(r, treatment_count=None, control_count=None, treatment_share=_NAN,
+                                     control_share=_NAN) if so_far_hidden(r, k) else r for r in rows)
+
+
 def disclose(data):
     """A copy of ``data`` holding only what the report shows (hidden values are None / NaN).
 
@@ -139,4 +147,4 @@ def disclose(data):
     return dataclasses.replace(
         data, enrollment=_enrollment(data.enrollment, k), flow=flow, balance=_balance(data.balance, k),
         effects=_effects(data.effects, k, h["followed_t"] or h["analysed_t"], h["followed_c"] or h["analysed_c"]),
-        weekly=_weekly(data.weekly, k), disclosure_controlled=True)
+        weekly=_weekly(data.weekly, k), so_far=_so_far(getattr(data, "so_far", ()), k), disclosure_controlled=True)

@@ -7,6 +7,8 @@ Every count passes disclosure control (:mod:`trial.report._disclosure`).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 from html import escape
@@ -18,7 +20,7 @@ from .. import __version__
 from .._format import fmt_date_da, fmt_number
 from ._consort import consort_svg
 from ._disclosure import HIDDEN
-from ._text import T, bc_label_en, effect_sentence, fmt_en, quarter_label
+from ._text import T, _scale, bc_label_en, effect_sentence, estimator_note, fmt_en, quarter_label
 
 __all__ = ["render_html", "write_report", "ReportFiles", "effect_hidden", "balance_hidden", "write_pdf"]
 
@@ -35,6 +37,8 @@ def _small(c, n, k) -> bool:
     """A count (or its complement n - c) between 1 and k - 1."""
     if c is None:
         return False
+    if n is None:  # the total is hidden (disclosure-controlled data read back): test the count alone
+        return 1 <= c < k
     return (1 <= c < k) or (1 <= n - c < k)
 
 
@@ -177,13 +181,22 @@ def _summary(d, f: _Fmt) -> str:
                      "trial.")
     bc = d.business_case
     if bc is not None:
+        none_measured = bc.measured == ()
         if da:
-            s = f"Med de skønnede effekter er tilbagebetalingstiden for den samlede økonomi {f.years(bc.payback_years_total)}"
+            lead = ("Med de antagne effekter (ingen er målt endnu)" if none_measured else
+                    "Med forsøgets skøn, hvor de findes, og ellers de antagne effekter" if d.descriptive_only else
+                    "Med de skønnede effekter")
+            s = (f"{lead}"
+                 f" er tilbagebetalingstiden for den samlede økonomi {f.years(bc.payback_years_total)}")
             if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
                 s += (f", og sandsynligheden for, at investeringen er tjent hjem inden for "
                       f"{bc.payback_horizon_years} år, er {f.pct(bc.prob_payback)}")
         else:
-            s = f"With the estimated effects the payback time on the total economy is {f.years(bc.payback_years_total)}"
+            lead = ("With the assumed effects (none measured yet)" if none_measured else
+                    "With the trial's estimates where there are any, and the assumed effects otherwise"
+                    if d.descriptive_only else "With the estimated effects")
+            s = (f"{lead}"
+                 f" the payback time on the total economy is {f.years(bc.payback_years_total)}")
             if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
                 s += (f", and the probability that the investment has paid for itself within "
                       f"{bc.payback_horizon_years} years is {f.pct(bc.prob_payback)}")
@@ -217,6 +230,9 @@ def _goal_sentence(e, d, f: _Fmt) -> str:
     hidden = effect_hidden(e, d.min_cell)
     words = "" if hidden else effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint, etype=e.type,
                                               label_da=e.label_da, label_en=e.label_en, lang=d.lang)
+    if not hidden and not _has_estimate(e):
+        sf = {r.endpoint: r for r in d.so_far}.get(e.endpoint)
+        return f"{label}: {_not_computable(e, sf, d, f).replace('; se hidtil-tallene nedenfor', '').replace('; see the figures so far below', '')}"
     if d.descriptive_only or e.rejected is None:
         if hidden:
             return (f"{label}: ikke vist endnu (for få borgere)." if da
@@ -320,9 +336,103 @@ def _effect_value(e, x, f: _Fmt, diff=False):
     return f.num(x, 1)
 
 
+def _finite(x) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _goal_text(e, f: _Fmt) -> str:
+    """The goals column: the protocol's words (in the estimate's unit) or the goal as a number."""
+    per100 = _scale(e.type, e.endpoint)[0] == 100.0
+    if f.da and e.goal_da:
+        txt = e.goal_da
+        if per100 and "100" not in txt:
+            txt += " pr. 100 borgere"
+        return txt
+    if e.type == "time_to_event":  # the estimate is a hazard ratio: the goal in words, not a share
+        up = e.direction != "decrease"
+        return (("Flere kommer hurtigere i job" if up else "Færre kommer hurtigt i job") if f.da else
+                ("More get into work sooner (hazard ratio above 1)" if up else
+                 "Fewer get into work soon (hazard ratio below 1)"))
+    if not _finite(e.goal):
+        return "–"
+    if e.type == "binary":
+        return f.pp(e.goal, 0)
+    dec = next((k for k in (1, 2, 3) if abs(round(e.goal, k) - e.goal) < 1e-12), 4)
+    return f.num(e.goal, dec) + ((" pr. borger" if f.da else " per citizen") if e.type == "count" else "")
+
+
+def _has_estimate(e) -> bool:
+    """A finite estimate; for a hazard ratio also not degenerate (0 or infinite: no events in an arm)."""
+    if not _finite(e.estimate):
+        return False
+    if e.type == "time_to_event":
+        return 1e-6 < e.estimate < 1e6
+    return True
+
+
+def _not_computable(e, sf, d, f: _Fmt) -> str:
+    """The sentence for an endpoint without an estimate (Danish or English, never an English note in Danish)."""
+    if sf is not None:
+        h = sf.horizon_weeks
+        if sf.complete_treatment == 0 and sf.complete_control == 0:
+            who = (f"ingen borgere er fulgt i {h} uger" if f.da else f"no citizen has been followed for {h} weeks")
+        else:
+            arm = d.treatment_label() if sf.complete_treatment == 0 else d.control_label()
+            who = (f"ingen borgere i {arm} er fulgt i {h} uger" if f.da
+                   else f"no citizen in the {arm} has been followed for {h} weeks")
+        return (f"Kan ikke beregnes endnu ({who}); se hidtil-tallene nedenfor." if f.da
+                else f"Cannot be computed yet ({who}); see the figures so far below.")
+    head = "Kan ikke beregnes endnu" if f.da else "Cannot be computed yet"
+    note = estimator_note(e.note, d.lang)
+    return f"{head} ({note})." if note else f"{head}."
+
+
+def so_far_hidden(r, min_cell: int) -> bool:
+    """True when a "hidtil" row would reveal a group of fewer than ``min_cell`` citizens (or is hidden already)."""
+    return (r.treatment_count is None or r.control_count is None
+            or _small(r.treatment_count, r.treatment_n, min_cell) or _small(r.control_count, r.control_n, min_cell))
+
+
+def _so_far_table(d, f: _Fmt) -> str:
+    """Descriptive "hidtil" comparison of the "ever by week H" endpoints that cannot be estimated yet."""
+    if not d.so_far:
+        return ""
+    k = d.min_cell
+    rows = []
+    for r in d.so_far:
+        label = escape(r.label_da if f.da else r.label_en)
+        hidden = so_far_hidden(r, k)
+
+        def cell(c, n, share):
+            if hidden:
+                return HIDDEN
+            return f"{f.pct(share, 1)} ({f.count(c)} {'af' if f.da else 'of'} {f.count(n)})"
+
+        med = f.num(r.median_followup_weeks, 0) if _finite(r.median_followup_weeks) else "–"
+        rows.append([f'{label}<br><span class="tag desc">{T[d.lang]["descriptive"]}</span>',
+                     cell(r.control_count, r.control_n, r.control_share),
+                     cell(r.treatment_count, r.treatment_n, r.treatment_share), med, f.count(r.horizon_weeks)])
+    head = (["Mål", d.control_label(), d.treatment_label(), "Fulgt (median, uger)", "Målt ved uge"] if f.da else
+            ["Goal", d.control_label(), d.treatment_label(), "Followed (median, weeks)", "Measured at week"])
+    date = f.date(d.data_date or d.as_of)
+    note = (f"Beskrivende: andelen, der indtil {date} har haft hændelsen, blandt borgere, der ikke er faldet fra "
+            f"(flyttet, døde, trak sig). Borgerne er fulgt i forskellig tid og endnu ikke til målets uge, så "
+            f"tallene er ikke et skøn over effekten; de indgår hverken i de bekræftende mål eller i business casen. "
+            f"Rækker med færre end {k} borgere med eller uden hændelsen i en gruppe vises ikke." if f.da else
+            f"Descriptive: the share who have had the event by {date}, among citizens not lost to follow-up "
+            f"(moved away, died, withdrew). Citizens have been followed for different lengths of time and not yet "
+            f"to the goal's week, so these figures are not an estimate of the effect; they feed neither the "
+            f"confirmatory goals nor the business case. Rows with fewer than {k} citizens with or without the "
+            f"event in a group are not shown.")
+    title = "Hidtil (beskrivende)" if f.da else "So far (descriptive)"
+    return (f'<h3 id="so-far">{escape(title)}</h3>' + _table(head, rows, num_cols=(1, 2, 3, 4)) +
+            f'<p class="note">{escape(note)}</p>')
+
+
 def _goals(d, f: _Fmt, forest_b64: str) -> str:
     k = d.min_cell
     rows = []
+    so_far = {r.endpoint: r for r in d.so_far}
     tt = T[d.lang]
     for e in d.effects:
         role = (f'<span class="tag conf">{tt["confirmatory"]}</span>' if e.role == "confirmatory" else
@@ -330,26 +440,33 @@ def _goals(d, f: _Fmt, forest_b64: str) -> str:
         if d.descriptive_only or e.descriptive:
             role += f' <span class="tag desc">{tt["descriptive"]}</span>'
         label = escape(e.label_da if f.da else e.label_en)
-        goal = escape(e.goal_da) if (f.da and e.goal_da) else (
-            f.pp(e.goal, 0) if e.type == "binary" else f.num(e.goal, 1))
+        goal = escape(_goal_text(e, f))
         if effect_hidden(e, k):
             txt = ("Ikke vist: færre end {k} borgere med eller uden udfaldet i en af grupperne." if f.da else
                    "Not shown: fewer than {k} citizens with or without the outcome in one group.").format(k=k)
             rows.append([f"{label}<br>{role}", goal, HIDDEN, HIDDEN, HIDDEN])
             rows.append(_Span(f'<span class="note">{escape(txt)}</span>'))
             continue
-        diff = (f"{_effect_value(e, e.estimate, f, True)} "
-                f"({_effect_value(e, e.ci_low, f, True)} {'til' if f.da else 'to'} "
-                f"{_effect_value(e, e.ci_high, f, True)})")
-        sentence = effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint, etype=e.type,
-                                   label_da=e.label_da, label_en=e.label_en, lang=d.lang)
-        if not d.descriptive_only and e.role == "confirmatory" and math.isfinite(e.adjusted_p_value):
-            sentence += (f" (justeret p = {f.pvalue(e.adjusted_p_value)})" if f.da
-                         else f" (adjusted p = {f.pvalue(e.adjusted_p_value)})")
-        if e.note:
-            sentence += f" [{e.note}]"
-        rows.append([f"{label}<br>{role}", goal, _effect_value(e, e.control_mean, f),
-                     _effect_value(e, e.treatment_mean, f), diff])
+        sf = so_far.get(e.endpoint)
+        if not _has_estimate(e):
+            diff = "–"
+            sentence = _not_computable(e, sf, d, f)
+        else:
+            diff = (f"{_effect_value(e, e.estimate, f, True)} "
+                    f"({_effect_value(e, e.ci_low, f, True)} {'til' if f.da else 'to'} "
+                    f"{_effect_value(e, e.ci_high, f, True)})")
+            sentence = effect_sentence(e.estimate, e.ci_low, e.ci_high, endpoint=e.endpoint, etype=e.type,
+                                       label_da=e.label_da, label_en=e.label_en, lang=d.lang)
+            if not d.descriptive_only and e.role == "confirmatory" and _finite(e.adjusted_p_value):
+                sentence += (f" (justeret p = {f.pvalue(e.adjusted_p_value)})" if f.da
+                             else f" (adjusted p = {f.pvalue(e.adjusted_p_value)})")
+            note = estimator_note(e.note, d.lang)
+            if note:
+                sentence += f" [{note}]"
+        # no estimate: the arm means of the few complete cases would mislead (e.g. only citizens with an event)
+        cm, tm = ((e.control_mean, e.treatment_mean) if _has_estimate(e) or e.type == "time_to_event"
+                  else (math.nan, math.nan))
+        rows.append([f"{label}<br>{role}", goal, _effect_value(e, cm, f), _effect_value(e, tm, f), diff])
         rows.append(_Span(f'<span class="sentence">{escape(sentence)}</span>'))
     if not d.effects:
         rows.append(_Span(escape("Forskellene er ikke beregnet for dette kvartal (se Datakvalitet)." if f.da else
@@ -371,7 +488,7 @@ def _goals(d, f: _Fmt, forest_b64: str) -> str:
     unit = ("For ja/nej-mål er andelene i pct. og forskellene i procentpoint." if f.da else
             "For yes/no goals shares are in per cent and differences in percentage points.")
     return (f"<p>{escape(expl)}</p>" + _table(head, rows, num_cols=(2, 3, 4), cls="goals") +
-            f'<p class="note">{escape(unit)}</p>' +
+            f'<p class="note">{escape(unit)}</p>' + _so_far_table(d, f) +
             f"<h3>{escape(T[d.lang]['forest'])}</h3>" + _figure(forest_b64, cap, cap))
 
 
@@ -409,12 +526,17 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
     out.append(_table(["Nøgletal" if f.da else "Key figure", ""], [[escape(a), escape(b)] for a, b in items],
                       num_cols=(1,)))
     how = (f"Business casen er den offentliggjorte BI25-beregning, hvor de antagne effekter er erstattet af "
-           f"forsøgets skøn; sandsynligheden er andelen af {f.count(bc.n_resamples or 0)} simuleringer fra "
-           f"skønnenes usikkerhed, hvor investeringen er tjent hjem." if f.da else
+           f"forsøgets skøn, hvor de findes; sandsynligheden er andelen af {f.count(bc.n_resamples or 0)} "
+           f"simuleringer fra skønnenes usikkerhed, hvor investeringen er tjent hjem." if f.da else
            f"The business case is the published BI25 calculation with the assumed effects replaced by the trial's "
-           f"estimates; the probability is the share of {f.count(bc.n_resamples or 0)} simulations from the "
-           f"estimates' uncertainty in which the investment pays for itself.")
-    note = _bc_note(bc.note, f.da)
+           f"estimates where there are any; the probability is the share of {f.count(bc.n_resamples or 0)} "
+           f"simulations from the estimates' uncertainty in which the investment pays for itself.")
+    if bc.measured == ():
+        how = ("Ingen effekter er målt i forsøget endnu, så business casen viser den offentliggjorte BI25-beregning "
+               "med de antagne effekter (antaget); den bliver opdateret, når forsøget har skøn." if f.da else
+               "No effects have been measured in the trial yet, so the business case shows the published BI25 "
+               "calculation with its assumed effects; it is updated as the trial produces estimates.")
+    note = _bc_note(bc.note, f.da, {e.endpoint: (e.label_da if f.da else e.label_en) for e in d.effects})
     out.append(f'<p class="note">{escape(how)}{(" " + escape(note)) if note else ""}</p>')
     if b64:
         cap = ("Figur 4. Akkumuleret nettoudgift (investering plus varige ændringer) år for år; under nul er "
@@ -425,26 +547,48 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
     return "".join(out)
 
 
-# the business case's notes (trial.business_case, in English) as the Danish report says them
-_BC_NOTES_DA = {
-    "unit amounts, phasing and investments are assumed (antaget); effects are marked per line":
-        "Enhedsbeløb, indfasning og investeringer er antagne; for hver linje er det markeret, om effekten er "
-        "målt i forsøget eller antaget.",
-    "some measured effects have no standard error; they are held fixed in the draws":
-        "Nogle målte effekter har ingen standardfejl; de holdes faste i simuleringerne.",
-}
+# the business case's notes (trial.business_case, in English) as the Danish report says them, by kind
+_BC_NOTES_DA = (
+    (r"unit amounts, phasing and investments are assumed \(antaget\); effects are marked per line\.?",
+     "Enhedsbeløb, indfasning og investeringer er antagne; for hver linje er det markeret, om effekten er "
+     "målt i forsøget eller antaget."),
+    (r"some measured effects have no standard error; they are held fixed in the draws\.?",
+     "Nogle målte effekter har ingen standardfejl; de holdes faste i simuleringerne."),
+    (r"([a-z0-9_]+): the estimate has no positive standard error, so it is not used as a measured effect; "
+     r"the line keeps the assumed effect \(antaget\)\.?",
+     "{0}: skønnet har ingen positiv standardfejl og bruges ikke som målt effekt; linjen beholder den antagne "
+     "effekt."),
+)
+_BC_NOTE_FALLBACK_DA = "Business casen har en teknisk bemærkning (se business-case-kørslen)."
 
 
-def _bc_note(note: str, da: bool) -> str:
-    """The business case's notes in the report's language (a Danish note for each known English one)."""
+def _bc_note(note: str, da: bool, labels: dict | None = None) -> str:
+    """The business case's notes in the report's language (a Danish sentence for each known English one).
+
+    ``labels`` maps endpoint ids to the report's labels. In Danish, text the
+    mapping does not know becomes one generic Danish sentence: never English in
+    a Danish report.
+    """
+    import re
+
     if not note:
         return note
+    labels = labels or {}
     if not da:
-        return note.replace(" (antaget)", "")
-    out = note
-    for en, dk in _BC_NOTES_DA.items():
-        out = out.replace(en, dk)
-    return out
+        out = note.replace(" (antaget)", "")
+        for ep, lab in labels.items():
+            out = re.sub(rf"(?i)\b{re.escape(ep)}:", f"{lab}:", out)
+        return out
+    rest, found = note, []
+    for pattern, dk in _BC_NOTES_DA:
+        for m in list(re.finditer(pattern, rest, flags=re.IGNORECASE)):
+            groups = [labels.get(g.lower(), g) for g in m.groups()]
+            found.append((m.start(), dk.format(*groups)))
+        rest = re.sub(pattern, lambda m: " " * len(m.group(0)), rest, flags=re.IGNORECASE)
+    out = [t for _, t in sorted(found)]
+    if rest.strip(" ."):
+        out.append(_BC_NOTE_FALLBACK_DA)
+    return " ".join(out)
 
 
 def _detectable(d, f: _Fmt) -> str:
@@ -458,15 +602,36 @@ def _detectable(d, f: _Fmt) -> str:
     head = (["Mål", "Borgere (deltager / kontrol)", "Mindste påviselige forskel", "Målsætning", "Styrke ved målet"]
             if f.da else ["Goal", "Citizens (treatment / control)", "Minimum detectable difference", "Target",
                           "Power at target"])
-    note = (f"Beregnet for alle randomiserede borgere. Mindste forskel, forsøget med den nuværende størrelse finder med 80 pct. sandsynlighed (styrke) ved "
-            f"signifikansniveau {f.pct(d.alpha)} (tosidet). Er den større end målsætningen, kan forsøget ikke "
-            f"forventes at påvise målet." if f.da else
-            f"Computed for all randomized citizens. Smallest difference the trial at its current size finds with 80 % probability (power) at a "
-            f"{f.pct(d.alpha)} two-sided level. If it exceeds the target, the trial cannot be expected to show it.")
+    if d.descriptive_only:
+        note = (f"Beregnet for alle randomiserede borgere. Mindste forskel, forsøget med den nuværende størrelse finder "
+                f"med 80 pct. sandsynlighed (styrke) ved signifikansniveau {f.pct(d.alpha)} (tosidet). Er den større "
+                f"end målsætningen, kan forsøget ikke forventes at påvise målet." if f.da else
+                f"Computed for all randomized citizens. Smallest difference the trial at its current size finds with "
+                f"80 % probability (power) at a {f.pct(d.alpha)} two-sided level. If it exceeds the target, the "
+                f"trial cannot be expected to show it.")
+    else:
+        note = (f"Beregnet for alle randomiserede borgere. Mindste forskel, forsøget med sin endelige størrelse kunne "
+                f"finde med 80 pct. sandsynlighed (styrke) ved signifikansniveau {f.pct(d.alpha)} (tosidet). Var den "
+                f"større end målsætningen, kunne forsøget ikke forventes at påvise målet." if f.da else
+                f"Computed for all randomized citizens. Smallest difference the trial at its final size could find "
+                f"with 80 % probability (power) at a {f.pct(d.alpha)} two-sided level. Where it exceeded the target, "
+                f"the trial could not be expected to show it.")
+    note += (" Styrken er den eksakte for forsøgets primære test (HC2/Welch-t-test af forskellen i andele, "
+             "beregnet ved optælling af alle udfald)." if f.da else
+             " Power is the exact power of the trial's primary test (the HC2/Welch t test of the difference in "
+             "shares, computed by enumerating every outcome).")
     return _table(head, rows, num_cols=(1, 2, 3, 4)) + f'<p class="note">{escape(note)}</p>'
 
 
 def _quality(d, f: _Fmt) -> str:
+    items = list(d.data_quality)
+    dd = getattr(d, "data_date", None)
+    if dd is not None and dd < d.as_of:
+        items.insert(0, (f"De nyeste data er trukket {f.date(dd)}, før kvartalets slutning {f.date(d.as_of)}: "
+                         f"rapporten viser forløbet til og med {f.date(dd)}." if f.da else
+                         f"The newest data were drawn on {f.date(dd)}, before the quarter's end {f.date(d.as_of)}: "
+                         f"the report shows follow-up up to {f.date(dd)}."))
+    d = dataclasses.replace(d, data_quality=tuple(items))
     if not d.data_quality:
         return f"<p>{'Ingen bemærkninger.' if f.da else 'No remarks.'}</p>"
     return "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in d.data_quality) + "</ul>"
@@ -566,7 +731,8 @@ def render_html(data) -> str:
         ("goals", tt["goals"], _goals(data, f, forest)),
         ("weekly", tt["weekly"], _weekly(data, f, weekly)),
         ("business", tt["business"], _business(data, f, payback)),
-        ("detectable", tt["detectable"], _detectable(data, f)),
+        ("detectable", tt["detectable"] if data.descriptive_only else tt["detectable_final"],
+         _detectable(data, f)),
         ("quality", tt["quality"], _quality(data, f)),
         ("changes", tt["changes"], _changes(data, f)),
     ]
@@ -576,6 +742,9 @@ def render_html(data) -> str:
     kicker = f"{tt['report']} · {quarter_label(data.quarter, lang)}"
     meta = (f"{escape(data.trial_id)} · {escape(data.sponsor)} · {'Evaluering' if f.da else 'Evaluation'}: "
             f"{escape(data.evaluator)} · {tt['as_of']} {escape(f.date(data.as_of))}")
+    dd = getattr(data, "data_date", None)
+    if dd is not None:
+        meta += f" · {'Data trukket' if f.da else 'Data drawn'} {escape(f.date(dd))}"
     footer = f"{data.trial_id} · {quarter_label(data.quarter, lang)}".replace('"', "'")
     css = Template(_template("report.css")).safe_substitute(footer=footer, page_word=tt["page"])
     return Template(_template("report.html")).substitute(

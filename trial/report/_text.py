@@ -11,7 +11,7 @@ import re
 
 from .._format import fmt_number
 
-__all__ = ["effect_sentence", "quarter_label", "T", "fmt_en", "bc_label_en"]
+__all__ = ["effect_sentence", "quarter_label", "T", "fmt_en", "bc_label_en", "estimator_note"]
 
 # How each endpoint reads in a sentence: (Danish phrase, English phrase, scale, unit da, unit en, decimals).
 # Binary endpoints are counted per 100 citizens; rates per 100 citizens a year.
@@ -26,6 +26,64 @@ _PHRASES = {
     "benefit_weeks": ("uger på offentlig forsørgelse", "weeks on public benefits"),
     "psych_admission_days": ("psykiatriske indlæggelsesdage om året", "psychiatric admission days a year"),
 }
+
+
+# The estimators' notes (English, from trial.estimate / trial.analysis) as short Danish phrases, by kind:
+# (regular expression on one "; "-separated part, Danish phrase; "{0}" is the first group).
+_NOTE_KINDS_DA = (
+    (r"not computable yet: .*followed to week (\d+)", "ingen borgere i en af grupperne er fulgt i {0} uger endnu"),
+    (r"no observed value in one arm", "ingen observerede værdier i en af grupperne endnu"),
+    (r"an arm has no (observed outcome|citizen with all values observed)",
+     "ingen observerede værdier i en af grupperne endnu"),
+    (r"the outcome is the same for every citizen", "udfaldet er det samme for alle borgere, så der er intet at teste"),
+    (r"every citizen is censored", "ingen hændelser endnu i nogen af grupperne"),
+    (r"no events in", "ingen hændelser i en af grupperne, så forholdet mellem grupperne kan ikke beregnes"),
+    (r"no variance: no event", "ingen hændelser, mens begge grupper var i risiko"),
+    (r"no p-value: counted as p = 1", "uden p-værdi tæller målet som ikke påvist i den faste rækkefølge"),
+    (r"citizens? with a missing outcome (was|were) left out", "borgere uden observeret udfald indgår ikke"),
+    (r"binary outcome: the interval inverts", "intervallet er tilnærmet"),
+    (r"the design is collinear", "for mange baggrundsvariable i forhold til data"),
+    (r"an arm has a single citizen", "kun én borger i en af grupperne"),
+    (r"the likelihood did not converge", "beregningen konvergerede ikke; læses med forsigtighed"),
+    (r"re-randomizations left an arm empty", ""),
+    (r"^nothing to compare yet$", ""),
+    (r"not computed", "ikke beregnet"),
+)
+_NOTE_FALLBACK_DA = "beregningen har en teknisk bemærkning (se analysetabellen i bilaget)"
+
+
+def estimator_note(note: str | None, lang: str = "da") -> str:
+    """An estimator's note in the report's language: short Danish phrases by note kind.
+
+    English notes come from :mod:`trial.estimate` and :mod:`trial.analysis`; the
+    Danish report never shows them. Each ``"; "``-separated part is mapped by
+    its kind; a part of an unknown kind becomes a generic Danish sentence.
+
+    Examples
+    --------
+    >>> estimator_note("the outcome is the same for every citizen (1): nothing varies")
+    'udfaldet er det samme for alle borgere, så der er intet at teste'
+    >>> estimator_note("something new", "en")
+    'something new'
+    """
+    if not note:
+        return ""
+    if lang != "da":
+        return note
+    out: list[str] = []
+    for part in (p.strip() for p in str(note).split(";")):
+        if not part:
+            continue
+        for pattern, da in _NOTE_KINDS_DA:
+            m = re.search(pattern, part)
+            if m:
+                text = da.format(*m.groups())
+                break
+        else:
+            text = _NOTE_FALLBACK_DA
+        if text and text not in out:
+            out.append(text)
+    return "; ".join(out)
 
 
 def fmt_en(x: float, decimals: int = 0) -> str:
@@ -53,8 +111,10 @@ def _amount(x: float, decimals: int, lang: str) -> tuple[str, str]:
     """(magnitude text, 'more'/'fewer'/'' word) of a difference."""
     r = round(x, decimals)
     num = fmt_number(abs(r), decimals) if lang == "da" else fmt_en(abs(r), decimals)
-    if r > 0:
-        return num, ("flere" if lang == "da" else "more")
+    if r > 0:  # Danish: "1 mere", "2 flere"
+        if lang == "da":
+            return num, ("mere" if (abs(r) == 1 and decimals == 0) else "flere")
+        return num, "more"
     if r < 0:
         return num, ("færre" if lang == "da" else "fewer")
     return num, ""
@@ -202,6 +262,7 @@ T = {
         "weekly": "Andel selvforsørgende uge for uge",
         "business": "Business case: hvad betyder det i kroner?",
         "detectable": "Hvad kan forsøget stadig påvise?",
+        "detectable_final": "Hvad kunne forsøget påvise?",
         "quality": "Datakvalitet",
         "changes": "Ændringer siden sidste kvartal",
         "methods": "Bilag: metode",
@@ -230,6 +291,7 @@ T = {
         "weekly": "Share self-supporting, week by week",
         "business": "Business case: what it means in kroner",
         "detectable": "What can the trial still detect?",
+        "detectable_final": "What could the trial detect?",
         "quality": "Data quality",
         "changes": "Changes since last quarter",
         "methods": "Appendix: methods",
