@@ -738,10 +738,11 @@ NB03 = [
     ## 3. The effect-fed case with its uncertainty
 
     Every permanent line is linear in the effects, so the case can be evaluated for thousands of
-    effect draws at once. The draws are independent normal draws from (estimate, standard error) per
-    endpoint — this ignores the correlation between endpoints measured on the same citizens (a citizen
-    in ordinary employment is rarely in a flex job), and it treats the sampling distribution as if it
-    were the uncertainty about the true effect. Read `P(payback)` as *sampling uncertainty carried
+    effect draws at once. The measured effects are drawn jointly from the normal approximation with
+    their estimated covariance (`trial.analysis.joint_effect_draws`: the differences in means are
+    estimated on the same citizens — a citizen in ordinary employment is rarely in a flex job — with
+    pairwise complete cases), as `trial business-case --register` draws them. This treats the sampling
+    distribution as if it were the uncertainty about the true effect. Read `P(payback)` as *sampling uncertainty carried
     through the budget*, not as the probability that the programme works.
 
     The payback time is on the total economy: all implementation costs against the cumulated savings,

@@ -506,3 +506,133 @@ def test_data_newer_than_the_data_date(reg_dir, tmp_path, capsys, protocol):
         want = full.sort_values(["pseudonym", "endpoint"]).reset_index(drop=True)
         np.testing.assert_array_equal(got["value"].to_numpy(float), want["value"].to_numpy(float))
         assert got["missing_reason"].fillna("").tolist() == want["missing_reason"].fillna("").tolist()
+
+
+# --------------------------------------------------------------------------- joint draws of the effects
+# Tolerances: the covariance's diagonal is the same Neyman variance as the table's standard error computed
+# another way (pandas pairwise covariance vs numpy variance): 1e-12 relative. The hand example is exact
+# fractions: 1e-14. The stacked HC2 sandwich is a different algebraic route: 1e-10 relative. Monte Carlo:
+# a sample covariance of n normal draws has standard error sqrt((V_jk^2 + V_jj V_kk)/n); allowed 5 of those
+# per element (fixed seed, so never flaky; a false alarm would be about 1 in 10^6 per element).
+from trial.analysis import effect_covariance, joint_effect_draws  # noqa: E402
+
+
+def _hand_result(treated, control, names=("a", "b", "c")):
+    """An AnalysisResult whose table holds difference_in_means rows computed by trial.estimate on the data."""
+    import datetime as dt
+
+    Y = np.vstack([np.asarray(treated, float), np.asarray(control, float)])
+    data = pd.DataFrame(Y, columns=list(names))
+    data.insert(0, "treatment", np.r_[np.ones(len(treated), int), np.zeros(len(control), int)])
+    rows = []
+    for nm in names:
+        r = E.difference_in_means(data, outcome=nm, treatment="treatment")
+        rows.append({"endpoint": nm, "estimator": "difference_in_means", "estimate": r.estimate,
+                     "std_error": r.std_error})
+    day = dt.date(2020, 1, 1)
+    return AnalysisResult(table=pd.DataFrame(rows), as_of=day, data_date=None, descriptive=False,
+                          protocol_fingerprint="hand", trial_id="hand", analysis_date=day, n_by_arm={}, data=data)
+
+
+NA = np.nan
+HAND_T = [[NA, NA, 2], [2, NA, 2], [NA, 2, 2], [NA, 2, NA], [1, 0, 0], [0, 2, NA]]
+
+
+def test_effect_covariance_diagonal_is_the_tables_squared_standard_error(result):
+    V = effect_covariance(result)
+    t = result.table[result.table.estimator == "difference_in_means"].set_index("endpoint")
+    assert list(V.index) == [e for e in t.index if np.isfinite(t.loc[e, "std_error"])]   # the default endpoints
+    assert np.allclose(np.diag(V), t.loc[V.index, "std_error"] ** 2, rtol=1e-12, atol=0)
+    assert (t.loc[V.index, "n_missing"] > 0).any()       # pairwise deletion is exercised
+    assert np.allclose(V, V.T, rtol=0, atol=1e-15)
+    sub = effect_covariance(result, endpoints=["fleksjob", "extension"])
+    assert sub.loc["fleksjob", "extension"] == pytest.approx(V.loc["fleksjob", "extension"], rel=1e-12)
+
+
+def test_effect_covariance_hand_example_pairwise_complete():
+    """Treated: a on citizens 2,5,6; b on 3,4,5,6; c on 1,2,3,5 (overlaps of 2); control complete.
+
+    Treated: var a = 1/3 (÷3), var b = var c = 1 (÷4); pairs on their two common citizens: s_ab = -1,
+    s_ac = 1, s_bc = 2, each × n_jk/(n_j n_k): -1·2/12, 1·2/12, 2·2/16. Control: every variance 1/3 (÷3),
+    covariances 1/6, 1/6, -1/6 (÷3)."""
+    r = _hand_result(HAND_T, [[0, 1, 0], [1, 1, 1], [0, 0, 1]])
+    V = effect_covariance(r).to_numpy()
+    ref = np.array([[1 / 3 + 1 / 9, -1 / 6 + 1 / 18, 1 / 6 + 1 / 18],
+                    [-1 / 6 + 1 / 18, 1 / 4 + 1 / 9, 1 / 4 - 1 / 18],
+                    [1 / 6 + 1 / 18, 1 / 4 - 1 / 18, 1 / 4 + 1 / 9]])
+    assert np.allclose(V, ref, rtol=0, atol=1e-14)
+    assert np.allclose(np.diag(V), r.table["std_error"] ** 2, rtol=1e-12)
+
+
+def test_effect_covariance_equals_the_stacked_hc2_sandwich_on_complete_data(result):
+    """Without missing values the formula is the cross-equation HC2 sandwich of the regressions y_j ~ 1 + z."""
+    eps = ["ordinary_employment", "fleksjob", "benefit_weeks", "par85", "psych_contact"]
+    d = result.data.dropna(subset=eps).reset_index(drop=True)
+    import dataclasses
+
+    V = effect_covariance(dataclasses.replace(result, data=d), endpoints=eps).to_numpy()
+    X = np.column_stack([np.ones(len(d)), d["treatment"].to_numpy(float)])
+    bread = np.linalg.inv(X.T @ X)
+    h = np.einsum("ij,jk,ik->i", X, bread, X)
+    Y = d[eps].to_numpy(float)
+    e = Y - X @ (bread @ X.T @ Y)                         # OLS residuals per equation
+    ref = np.empty((len(eps), len(eps)))
+    for j in range(len(eps)):
+        for k in range(len(eps)):
+            meat = X.T @ (X * (e[:, j] * e[:, k] / (1 - h))[:, None])
+            ref[j, k] = (bread @ meat @ bread)[1, 1]
+    assert np.allclose(V, ref, rtol=1e-10, atol=0)
+
+
+def test_joint_draws_have_the_estimated_mean_and_covariance(result):
+    n = 200_000
+    d = joint_effect_draws(result, n_draws=n, rng=2016)
+    V = effect_covariance(result)
+    assert list(d.columns) == list(V.index) and len(d) == n and d.attrs["note"] == ""
+    v = V.to_numpy()
+    est = np.array([d.attrs["estimate"][c] for c in d.columns])
+    t = result.table[result.table.estimator == "difference_in_means"].set_index("endpoint")
+    assert np.array_equal(est, t.loc[d.columns, "estimate"].to_numpy())
+    se_cov = np.sqrt((v ** 2 + np.outer(np.diag(v), np.diag(v))) / n)
+    assert (np.abs(d.cov().to_numpy() - v) <= 5 * se_cov).all()
+    assert (np.abs(d.mean().to_numpy() - est) <= 5 * np.sqrt(np.diag(v) / n)).all()
+    # the correlations are not all ~0, so the check above could tell joint from independent draws
+    corr = v / np.sqrt(np.outer(np.diag(v), np.diag(v)))
+    off = np.abs(corr[~np.eye(len(v), dtype=bool)])
+    assert (off > 10 * np.sqrt(1 / n)).sum() >= 4
+    # same seed, same draws; another seed, other draws
+    a = joint_effect_draws(result, n_draws=50, rng=3, endpoints=["extension", "fleksjob"])
+    assert a.equals(joint_effect_draws(result, n_draws=50, rng=np.random.default_rng(3),
+                                       endpoints=["extension", "fleksjob"]))
+    assert not a.equals(joint_effect_draws(result, n_draws=50, rng=4, endpoints=["extension", "fleksjob"]))
+
+
+def test_joint_draws_clip_a_covariance_that_pairwise_deletion_made_indefinite():
+    """Same treated data as the hand example, control constant (adds 0): V = [[1/3, -1/6, 1/6],
+    [-1/6, 1/4, 1/4], [1/6, 1/4, 1/4]] has a negative eigenvalue (b and c perfectly correlated, a not
+    consistently with both). It is clipped: the nearest PSD matrix in Frobenius norm (negative eigenvalues 0)."""
+    r = _hand_result(HAND_T, [[0, 0, 0]] * 3)
+    V = effect_covariance(r).to_numpy()
+    lam = np.linalg.eigvalsh(V)
+    assert lam[0] < -0.1
+    n = 100_000
+    d = joint_effect_draws(r, n_draws=n, rng=1)
+    assert "not positive semi-definite" in d.attrs["note"]
+    Vp = pd.DataFrame(d.attrs["covariance"]).loc[list("abc"), list("abc")].to_numpy()
+    assert np.linalg.eigvalsh(Vp)[0] > -1e-12
+    assert np.linalg.norm(V - Vp) == pytest.approx(abs(lam[0]), rel=1e-9)
+    se_cov = np.sqrt((Vp ** 2 + np.outer(np.diag(Vp), np.diag(Vp))) / n)
+    assert (np.abs(d.cov().to_numpy() - Vp) <= 5 * se_cov + 1e-12).all()
+
+
+def test_joint_draws_bad_input(result):
+    import dataclasses
+
+    with pytest.raises(ParameterError, match="AnalysisResult.data"):
+        joint_effect_draws(dataclasses.replace(result, data=None), n_draws=10, rng=1)
+    with pytest.raises(ParameterError, match=r"endpoints.*extension.*got 'time_to_work'"):
+        joint_effect_draws(result, n_draws=10, rng=1, endpoints=["extension", "time_to_work"])
+    with pytest.raises(ParameterError, match="n_draws.*got 1"):
+        joint_effect_draws(result, n_draws=1, rng=1)
+    with pytest.raises(ParameterError, match="result"):
+        effect_covariance(result.table)

@@ -372,3 +372,131 @@ def test_demo_step(tmp_path, protocol):
     assert d["payback_within"] == 10 and 0 <= d["p_payback_within"] <= 1
     assert (tmp_path / "business_case_cumulative.png").exists()
     assert ctx.business_case.seed == 20161001      # the documented default (protocol's allocation seed), not ctx.seed
+
+
+# --------------------------------------------------------------------------- joint draws (register path)
+# Employment, fleksjob and extension are measured on the same citizens: a citizen in a job rarely starts a
+# new forløb. Tolerances as at the top: Monte Carlo within 4 standard errors at 20,000 draws; the standard
+# deviation of n normal draws has relative standard error 1/sqrt(2n).
+def _correlated_analysis(seed=3, n_t=100, n_c=300):
+    """An AnalysisResult on per-citizen data where the three employment endpoints are correlated."""
+    import datetime as dt
+
+    from trial import estimate as E
+    from trial.analysis import AnalysisResult
+
+    rng = np.random.default_rng(seed)
+    z = np.r_[np.ones(n_t, int), np.zeros(n_c, int)]
+    p = np.where(z[:, None] == 1, [0.12, 0.09, 0.79], [0.05, 0.05, 0.90])     # job, fleksjob, neither
+    state = (rng.random(len(z))[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+    data = pd.DataFrame({"treatment": z, "ordinary_employment": (state == 0).astype(float),
+                         "fleksjob": (state == 1).astype(float),
+                         "extension": (rng.random(len(z)) < np.where(state == 2, 0.8, 0.0)).astype(float)})
+    data.loc[rng.choice(len(z), 12, replace=False), "extension"] = np.nan    # not yet observed: pairwise deletion
+    rows = []
+    for ep in ("ordinary_employment", "fleksjob", "extension"):
+        r = E.difference_in_means(data, outcome=ep, treatment="treatment")
+        rows.append({"endpoint": ep, "estimator": "difference_in_means", "estimate": r.estimate,
+                     "std_error": r.std_error, "ci_low": r.ci_low, "ci_high": r.ci_high})
+    day = dt.date(2019, 12, 31)
+    return AnalysisResult(table=pd.DataFrame(rows), as_of=day, data_date=None, descriptive=False,
+                          protocol_fingerprint="x", trial_id="x", analysis_date=day, n_by_arm={}, data=data)
+
+
+def _closed_form(r, V):
+    """Mean and sd of the net gain cumulated over 10 years, and P(payback <= 10), for effect covariance V
+    (lines × lines) -- the linear model: savings over 10 years C = c0 + b'e, payback <= 10 iff C >= I."""
+    from trial.business_case._effect import _fixed
+
+    lines = [e.line for e in r.effects]
+    est = np.array([e.estimate for e in r.effects])
+    U = _unit_matrix(r.case, lines, 10)
+    fixed_perm, inv = _fixed(r.case, 10)
+    b = -U.sum(axis=1)
+    C, I = -fixed_perm.sum() + b @ est, inv.sum()
+    sd = math.sqrt(b @ V @ b)
+    return C - I, sd, norm.sf((I - C) / sd)
+
+
+def _line_cov(r, res):
+    from trial.analysis import effect_covariance
+
+    eps = [e.endpoint for e in r.effects if e.basis == "målt"]
+    V = effect_covariance(res, endpoints=eps)
+    idx = {e.endpoint: j for j, e in enumerate(r.effects)}
+    out = np.zeros((len(r.effects), len(r.effects)))
+    for a in eps:
+        for b in eps:
+            out[idx[a], idx[b]] = V.loc[a, b]
+    return out
+
+
+def test_joint_draws_keep_the_correlation_and_the_means(protocol):
+    res = _correlated_analysis()
+    eff = effects_from_analysis(res, protocol)
+    assert eff.analysis is res and set(eff) == {"ordinary_employment", "fleksjob", "extension"}
+    n = 20_000
+    rj = effect_fed_case(eff, protocol=protocol, n_draws=n, rng=2024)
+    ri = effect_fed_case(eff, protocol=protocol, n_draws=n, rng=2024, joint=False)
+    assert "kovarians" in rj.draws_from and "kovarians" not in ri.draws_from
+    assert any("drawn jointly" in x for x in rj.notes) and not any("jointly" in x for x in ri.notes)
+    # effects as plain data (e.g. --effects FILE.json) are drawn independently, exactly as joint=False
+    assert np.array_equal(effect_fed_case(dict(eff), protocol=protocol, n_draws=n, rng=2024).net_gain_draws,
+                          ri.net_gain_draws)
+    V = _line_cov(rj, res)
+    mean, sd_joint, p_joint = _closed_form(rj, V)
+    _, sd_indep, p_indep = _closed_form(ri, np.diag(np.diag(V)))
+    tol_sd = 4 / math.sqrt(2 * n)
+    assert sd_joint / sd_indep - 1 > 3 * tol_sd      # the correlation matters here, so the checks below can fail
+    cj, ci = rj.net_gain_draws[:, :10].sum(axis=1), ri.net_gain_draws[:, :10].sum(axis=1)
+    assert cj.std() == pytest.approx(sd_joint, rel=tol_sd) and ci.std() == pytest.approx(sd_indep, rel=tol_sd)
+    # independent and joint draws have the same mean: the net gain at the estimates
+    assert abs(cj.mean() - mean) <= 4 * sd_joint / math.sqrt(n) and abs(ci.mean() - mean) <= 4 * sd_indep / math.sqrt(n)
+    assert abs(cj.mean() - ci.mean()) <= 4 * math.sqrt((sd_joint ** 2 + sd_indep ** 2) / n)
+    assert rj.to_frame()["cumulative_estimate"].iloc[9] == pytest.approx(mean, rel=1e-9)
+    # P(payback within 10 years) = P(C >= I) under the joint normal
+    assert 0.05 < p_joint < 0.95 and abs(p_joint - p_indep) > 8 * math.sqrt(p_joint * (1 - p_joint) / n)
+    assert rj.p_payback == pytest.approx(p_joint, abs=4 * math.sqrt(p_joint * (1 - p_joint) / n))
+    assert ri.p_payback == pytest.approx(p_indep, abs=4 * math.sqrt(p_indep * (1 - p_indep) / n))
+    # reproducible from the seed
+    assert np.array_equal(effect_fed_case(eff, protocol=protocol, n_draws=n, rng=2024).net_gain_draws,
+                          rj.net_gain_draws)
+
+
+def test_joint_draws_follow_an_edited_estimate(protocol):
+    """An effect used that is not the difference-in-means row is recentred (same correlation, its own SE)."""
+    from trial.business_case._effect import MeasuredEffects
+
+    res = _correlated_analysis()
+    eff = effects_from_analysis(res, protocol)
+    edited = MeasuredEffects({**eff, "extension": {**eff["extension"], "estimate": -0.15}}, analysis=res)
+    n = 20_000
+    r = effect_fed_case(edited, protocol=protocol, n_draws=n, rng=5)
+    assert any("recentred" in x for x in r.notes)
+    mean, sd, _ = _closed_form(r, _line_cov(r, res))
+    c = r.net_gain_draws[:, :10].sum(axis=1)
+    assert abs(c.mean() - mean) <= 4 * sd / math.sqrt(n) and c.std() == pytest.approx(sd, rel=4 / math.sqrt(2 * n))
+
+
+def test_effect_fed_from_a_register_draws_jointly(protocol, monkeypatch):
+    import trial.analysis
+    from trial.business_case import effect_fed
+
+    res = _correlated_analysis()
+    monkeypatch.setattr(trial.analysis, "analyze", lambda register, as_of=None: res)
+    r = effect_fed(object(), protocol=protocol, n_draws=200)
+    assert "kovarians" in r.draws_from and r.seed == 20161001
+    same = effect_fed_case(effects_from_analysis(res, protocol), protocol=protocol, n_draws=200, rng=20161001)
+    assert np.array_equal(r.net_gain_draws, same.net_gain_draws)
+
+
+def test_joint_argument_checked(protocol):
+    res = _correlated_analysis()
+    with pytest.raises(BusinessCaseError) as ei:
+        effect_fed_case(EFFECTS, protocol=protocol, n_draws=50, rng=1, joint=True)
+    assert ei.value.key == "joint" and "AnalysisResult" in str(ei.value)
+    with pytest.raises(BusinessCaseError) as ei:
+        effect_fed_case(effects_from_analysis(res, protocol), protocol=protocol, n_draws=50, rng=1, joint="yes")
+    assert ei.value.key == "joint" and "'yes'" in str(ei.value)
+    one = effects_from_analysis(res.table[res.table.endpoint == "extension"], protocol)
+    assert one.analysis is None                  # a table alone carries no per-citizen data

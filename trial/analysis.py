@@ -48,7 +48,8 @@ from .outcomes import Outcomes, derive, register_enrollments
 from .outcomes._common import NOT_YET_OBSERVED
 from ._results import Displayable
 
-__all__ = ["AnalysisResult", "analyze", "analyze_frames", "TABLE_COLUMNS", "register_frames"]
+__all__ = ["AnalysisResult", "analyze", "analyze_frames", "TABLE_COLUMNS", "register_frames", "effect_covariance",
+           "joint_effect_draws"]
 
 TABLE_COLUMNS = (
     "endpoint", "label_da", "endpoint_type", "estimator", "role", "hierarchy",
@@ -618,3 +619,189 @@ def _analyze_open(reg, as_of, n_resamples, rng) -> AnalysisResult:
     return analyze_frames(f["protocol"], f["enrollments"], f["status"], f["events"], f["survey"], as_of=eff,
                           rerandomizer=reg.rerandomizer(), n_resamples=n_resamples, rng=rng,
                           data_date=f["data_date"])
+
+
+# --------------------------------------------------------------------------- joint draws
+_JOINT_ESTIMATOR = "difference_in_means"
+
+
+def _joint_inputs(result, endpoints, *, caller: str):
+    """Validated (endpoint ids, estimates, table standard errors, arm matrices) for the joint functions."""
+    if not isinstance(result, AnalysisResult):
+        raise ParameterError("result", f"must be an AnalysisResult (from trial.analysis.analyze); got "
+                             f"{type(result).__name__}")
+    data = result.data
+    if data is None or "treatment" not in getattr(data, "columns", ()):
+        raise ParameterError("result", f"{caller} needs the frame the estimators ran on (AnalysisResult.data); "
+                             "this result has none: run trial.analysis.analyze or analyze_frames again")
+    t = result.table
+    t = t[t["estimator"] == _JOINT_ESTIMATOR]
+    ok = np.isfinite(t["estimate"].to_numpy(dtype=float)) & (t["std_error"].to_numpy(dtype=float) > 0)
+    rows = t[ok].drop_duplicates("endpoint").set_index("endpoint")
+    allowed = [str(e) for e in rows.index if e in data.columns]
+    if endpoints is None:
+        eps = allowed
+    else:
+        if isinstance(endpoints, str) or not all(isinstance(e, str) for e in endpoints):
+            raise ParameterError("endpoints", f"must be a list of endpoint ids; got {endpoints!r}")
+        eps = list(dict.fromkeys(endpoints))
+        bad = [e for e in eps if e not in allowed]
+        if bad:
+            raise ParameterError("endpoints", f"must be endpoints with a difference-in-means estimate and a positive "
+                                 f"standard error in the analysis table ({', '.join(allowed) or 'none'}); got "
+                                 f"{bad[0]!r}")
+    if not eps:
+        raise ParameterError("endpoints", "no endpoint has a difference-in-means estimate with a positive standard "
+                             "error yet (nothing observed in both arms): there is nothing to draw")
+    est = rows.loc[eps, "estimate"].to_numpy(dtype=float)
+    se = rows.loc[eps, "std_error"].to_numpy(dtype=float)
+    z = data["treatment"].to_numpy(dtype=int)
+    Y = data[eps].to_numpy(dtype=float)
+    return eps, est, se, Y, z
+
+
+def _pairwise_mean_covariance(Y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, int]:
+    """Covariance of the differences in means (treatment − control) of the columns of ``Y``, pairwise complete.
+
+    Returns the matrix and the number of endpoint pairs whose overlap in an arm was too small
+    (fewer than 2 citizens observed on both) to estimate a covariance (taken as 0 there).
+    """
+    k = Y.shape[1]
+    V = np.zeros((k, k))
+    n_undefined = 0
+    for arm in (1, 0):
+        Ya = Y[z == arm]
+        obs = ~np.isnan(Ya)
+        n_jk = obs.T.astype(float) @ obs.astype(float)           # citizens observed on both j and k
+        n_j = np.diag(n_jk)
+        cov = pd.DataFrame(Ya).cov(min_periods=2, ddof=1).to_numpy()   # pairwise complete, ddof = 1
+        undefined = np.isnan(cov) & (n_jk > 0)
+        n_undefined += int(np.triu(undefined, 1).sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(n_jk > 0, n_jk / np.outer(n_j, n_j), 0.0)
+        V += np.where(np.isnan(cov), 0.0, cov) * factor
+    return V, n_undefined
+
+
+def effect_covariance(result: AnalysisResult, *, endpoints=None) -> pd.DataFrame:
+    """Estimated covariance matrix of the differences in means across endpoints.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`analyze` or :func:`analyze_frames`; its ``data`` (the frame
+        the estimators ran on) is used.
+    endpoints : list of str, optional
+        Endpoint ids; default every endpoint whose ``difference_in_means`` row
+        has a finite estimate and a positive standard error, in table order.
+
+    Returns
+    -------
+    DataFrame
+        Endpoints × endpoints. The diagonal is the squared Neyman (HC2)
+        standard error of the table's ``difference_in_means`` row. Not made
+        positive semi-definite (see :func:`joint_effect_draws`); ``attrs``
+        holds ``estimate`` (the differences in means, a dict) and ``note``.
+
+    Notes
+    -----
+    With :math:`O_j^a` the citizens of arm :math:`a` with endpoint :math:`j`
+    observed (:math:`n_j^a` of them) and :math:`n_{jk}^a = |O_j^a \\cap O_k^a|`,
+
+    .. math::
+
+        \\widehat{\\mathrm{Cov}}(\\hat\\tau_j, \\hat\\tau_k)
+        = \\sum_{a \\in \\{1, 0\\}} \\frac{n_{jk}^a}{n_j^a n_k^a}\\, s_{jk}^a ,
+
+    where :math:`s_{jk}^a` is the sample covariance (divisor
+    :math:`n_{jk}^a - 1`) of :math:`y_j, y_k` over the citizens of arm
+    :math:`a` observed on both (pairwise complete cases). It is the covariance
+    of the two complete-case means when missingness is unrelated to the
+    outcomes: :math:`\\mathrm{Cov}(\\bar y_j, \\bar y_k) = n_{jk}\\sigma_{jk}/(n_j n_k)`.
+    Without missing values it is :math:`\\sum_a s_{jk}^a / n^a`, and on the
+    diagonal :math:`s_j^{a\\,2}/n_j^a` summed over the arms: the Neyman/HC2
+    variance of ``estimatr::difference_in_means`` (no blocks). A pair with
+    fewer than two citizens observed on both in an arm contributes 0 for that
+    arm (noted in ``attrs["note"]``).
+
+    Examples
+    --------
+    >>> # cov = effect_covariance(analyze("reg.sqlite"), endpoints=["ordinary_employment", "extension"])
+    """
+    eps, est, _se, Y, z = _joint_inputs(result, endpoints, caller="effect_covariance")
+    V, n_undef = _pairwise_mean_covariance(Y, z)
+    out = pd.DataFrame(V, index=eps, columns=eps)
+    out.attrs["estimate"] = dict(zip(eps, est.tolist()))
+    out.attrs["note"] = (f"{n_undef} endpoint pair(s) have fewer than 2 citizens observed on both in an arm: "
+                         "their covariance there is taken as 0") if n_undef else ""
+    return out
+
+
+def joint_effect_draws(result: AnalysisResult, *, n_draws: int, rng, endpoints=None) -> pd.DataFrame:
+    """Joint normal draws of the effects (differences in means) of several endpoints.
+
+    The endpoints are measured on the same citizens, so their estimated
+    effects are correlated (a citizen in ordinary employment rarely starts a
+    new ressourceforløb); drawing them independently misstates anything that
+    adds them up, such as the business case's P(payback).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`analyze` or :func:`analyze_frames` (its ``data`` is used).
+    n_draws : int
+        Number of draws (rows), at least 2.
+    rng : int or numpy.random.Generator, keyword-only
+        Seed or generator.
+    endpoints : list of str, optional
+        Endpoint ids (columns); default every endpoint whose
+        ``difference_in_means`` row has a finite estimate and a positive
+        standard error, in table order.
+
+    Returns
+    -------
+    DataFrame
+        ``n_draws`` × endpoints: draws from the multivariate normal with mean
+        the table's ``difference_in_means`` estimates and covariance
+        :func:`effect_covariance`. ``attrs``: ``estimate`` (dict),
+        ``covariance`` (the matrix drawn from, after any clipping, as nested
+        dict), ``note`` (why the matrix was changed, else empty).
+
+    Notes
+    -----
+    Pairwise deletion of missing outcomes can give a covariance matrix that is
+    not positive semi-definite. It is then made so by eigenvalue clipping:
+    with :math:`V = Q \\Lambda Q^\\top`, negative eigenvalues are set to 0
+    (the note says by how much); otherwise :math:`V` is used as estimated, so
+    the draws' marginal standard deviations are the table's standard errors.
+    Draws are :math:`\\hat\\tau + Z \\Lambda_+^{1/2} Q^\\top` with :math:`Z`
+    standard normal (``n_draws`` × endpoints) from ``rng``.
+
+    Examples
+    --------
+    >>> # draws = joint_effect_draws(analyze("reg.sqlite"), n_draws=2000, rng=20161001)
+    >>> # draws.cov() is close to effect_covariance(...) for many draws
+    """
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 2:
+        raise ParameterError("n_draws", f"must be a whole number of at least 2; got {n_draws!r}")
+    eps, est, _se, Y, z = _joint_inputs(result, endpoints, caller="joint_effect_draws")
+    gen = np.random.default_rng(rng)
+    V, n_undef = _pairwise_mean_covariance(Y, z)
+    V = (V + V.T) / 2
+    lam, Q = np.linalg.eigh(V)
+    notes = []
+    if n_undef:
+        notes.append(f"{n_undef} endpoint pair(s) have fewer than 2 citizens observed on both in an arm: "
+                     "their covariance there is taken as 0")
+    tol = 1e-12 * max(float(np.abs(lam).max()), np.finfo(float).tiny)
+    if lam.min() < -tol:
+        notes.append(f"the pairwise-complete covariance matrix is not positive semi-definite (smallest eigenvalue "
+                     f"{lam.min():.3g}); negative eigenvalues were set to 0 before drawing")
+        V = (Q * np.clip(lam, 0, None)) @ Q.T
+    A = Q * np.sqrt(np.clip(lam, 0, None))          # V = A Aᵀ
+    E = est + gen.standard_normal((int(n_draws), len(eps))) @ A.T
+    out = pd.DataFrame(E, columns=eps)
+    out.attrs["estimate"] = dict(zip(eps, est.tolist()))
+    out.attrs["covariance"] = pd.DataFrame(V, index=eps, columns=eps).to_dict()
+    out.attrs["note"] = "; ".join(notes)
+    return out

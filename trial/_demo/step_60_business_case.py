@@ -19,9 +19,10 @@ def run(ctx) -> None:
     analysis = getattr(ctx, "analysis", None)
     effects = None
     if analysis is not None:
-        table = getattr(analysis, "table", analysis)
         try:
-            effects = effects_from_analysis(table, p)
+            # the AnalysisResult itself (not only its table): the measured effects are then drawn jointly,
+            # with their estimated covariance, as `trial business-case --register` and the report draw them
+            effects = effects_from_analysis(analysis, p)
             source = "estimater fra analysen (målt)"
         except Exception as exc:  # the analysis step's format is not the tidy table
             ctx.echo(f"(analysens resultat kunne ikke bruges: {exc}; bruger protokollens mål)")

@@ -68,6 +68,21 @@ def _draw_columns(draws) -> set:
     return set(getattr(draws, "columns", None) if hasattr(draws, "columns") else draws.keys())
 
 
+class MeasuredEffects(dict):
+    """Effects from :func:`effects_from_analysis` (a plain ``dict`` endpoint -> effect) that remember the analysis.
+
+    ``analysis`` is the :class:`trial.analysis.AnalysisResult` they were taken
+    from (``None`` when only a table was given). :func:`effect_fed_case` then
+    draws the measured effects jointly (:func:`trial.analysis.joint_effect_draws`),
+    keeping the correlation between endpoints estimated on the same citizens;
+    ``dict(effects)`` or effects read from JSON are drawn independently.
+    """
+
+    def __init__(self, *args, analysis=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.analysis = analysis
+
+
 def effects_from_analysis(table, protocol=None) -> dict:
     """Effects for :func:`effect_fed_case` from the tidy analysis table (``trial analyze``).
 
@@ -81,9 +96,14 @@ def effects_from_analysis(table, protocol=None) -> dict:
     report show it. A row with a standard error of 0 (an outcome that is the
     same for every citizen) is passed on as measured; :func:`effect_fed_case`
     treats it as not measured (assumed effect) and says so in its notes.
+
+    Returns a :class:`MeasuredEffects` (a ``dict``); given an
+    :class:`~trial.analysis.AnalysisResult` (not only its table) it remembers
+    it, so :func:`effect_fed_case` draws the measured effects jointly.
     """
     import pandas as pd
 
+    analysis = table if getattr(table, "data", None) is not None and hasattr(table, "table") else None
     if hasattr(table, "to_frame") and not isinstance(table, pd.DataFrame):
         table = table.to_frame()
     if not isinstance(table, pd.DataFrame) or not {"endpoint", "estimate"} <= set(table.columns):
@@ -105,7 +125,7 @@ def effects_from_analysis(table, protocol=None) -> dict:
         # keeps the assumed effect for the line and says why in its notes
         eff["measured"] = True
         out[str(ep)] = eff
-    return out
+    return MeasuredEffects(out, analysis=analysis)
 
 
 def goal_effects(protocol, *, n_treatment: int | None = None, n_control: int | None = None) -> dict:
@@ -483,7 +503,8 @@ def _apply_unit_costs(case: Case, unit_costs) -> Case:
 
 
 def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | None = None, protocol=None,
-                    unit_costs: Mapping | None = None, draws=None, n_draws: int = 2000, rng=None,
+                    unit_costs: Mapping | None = None, draws=None, joint: bool | None = None,
+                    n_draws: int = 2000, rng=None,
                     horizon_years: int = 10, payback_within: int = 10, confidence_level: float = 0.95,
                     durations: Sequence[int] = (1, 3, 5), price_change: float = 0.20,
                     discount_rates: Sequence[float] = (0.0, 0.035, 0.04)) -> EffectFedCase:
@@ -506,8 +527,18 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         Overrides: line -> {component label or area: amount per citizen-year}.
     draws : mapping or DataFrame, optional
         Explicit draws per endpoint (e.g. the randomization distribution);
-        joint rows keep the correlation between endpoints. Default: independent
-        normal draws from (estimate, std_error).
+        joint rows keep the correlation between endpoints. Default: normal
+        draws, joint or independent (``joint``).
+    joint : bool, optional
+        Draw the measured effects jointly from the multivariate normal with the
+        estimated covariance of the differences in means across endpoints
+        (:func:`trial.analysis.joint_effect_draws`). Needs ``effects`` from
+        :func:`effects_from_analysis` given an ``AnalysisResult`` (a
+        :class:`MeasuredEffects` that remembers it). Default (``None``): joint
+        when the effects carry their analysis and at least two measured
+        effects have a difference-in-means row, else independent normal draws
+        from (estimate, std_error) per endpoint (effects read from JSON).
+        ``False`` forces independent draws.
     n_draws : int
         Number of normal draws when ``draws`` is not given.
     rng : int or numpy.random.Generator, keyword-only
@@ -531,7 +562,14 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
     -----
     Every permanent line is linear in the effects: amount in year
     :math:`y` = effect × citizens_treated × per_citizen × phasing[y]
-    (SØM's target group × net effect × consequence × price). So for draws
+    (SØM's target group × net effect × consequence × price). Joint draws: the
+    effects drawn by :func:`trial.analysis.joint_effect_draws` (mean = the
+    difference-in-means estimates, covariance = their estimated covariance,
+    pairwise complete); when an effect used is not that row (another primary
+    estimator, or an edited estimate) the draw is recentred and rescaled to
+    it, :math:`e + s\\,(d - \\hat\\tau_{DiM})/\\widehat{SE}_{DiM}`, which
+    keeps the correlation. Measured effects without such a row are drawn
+    independently. So for draws
     :math:`E` (n_draws × lines) the yearly permanent changes are :math:`E U`
     with :math:`U` the unit matrix; payback per draw by :func:`payback_years`
     on the total economy. The break-even effect of endpoint :math:`\\ell`
@@ -566,6 +604,15 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         raise BusinessCaseError("price_change", f"must be a share from 0 to below 1 (0.2 = ±20 %); got {price_change!r}")
     if not isinstance(effects, Mapping):
         raise BusinessCaseError("effects", "must be a mapping endpoint id -> {estimate, std_error, ...}")
+    if joint not in (None, True, False):
+        raise BusinessCaseError("joint", f"must be True, False or None (joint when the effects carry their "
+                                f"analysis); got {joint!r}")
+    analysis = getattr(effects, "analysis", None)
+    if joint and analysis is None:
+        raise BusinessCaseError("joint", "joint draws need the effects of effects_from_analysis(result) given an "
+                                "AnalysisResult (which carries the per-citizen data); these effects have none")
+    if joint and draws is not None:
+        raise BusinessCaseError("joint", "give either draws or joint=True, not both")
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     gen = np.random.default_rng(rng)
 
@@ -635,8 +682,41 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
     else:
         D = int(n_draws)
         sd = np.array([i.std_error or 0.0 for i in inputs])
-        E = est + gen.standard_normal((D, len(inputs))) * sd
-        draws_from = "normalfordelte træk (estimat, standardfejl)"
+        cols = _joint_columns(analysis, inputs) if (joint is not False and analysis is not None) else {}
+        if joint and len(cols) < 2:
+            raise BusinessCaseError("joint", "joint draws need at least two measured effects with a "
+                                    f"difference-in-means estimate and a positive standard error; got "
+                                    f"{', '.join(cols) or 'none'}")
+        if len(cols) >= 2:
+            from ..analysis import joint_effect_draws
+
+            jd = joint_effect_draws(analysis, n_draws=D, rng=gen, endpoints=list(cols))
+            E = np.tile(est, (D, 1))
+            rescaled = []
+            for ep, j in cols.items():
+                m, s = jd.attrs["estimate"][ep], math.sqrt(jd.attrs["covariance"][ep][ep])
+                if math.isclose(est[j], m, rel_tol=1e-12, abs_tol=1e-15) and math.isclose(sd[j], s, rel_tol=1e-9):
+                    E[:, j] = jd[ep].to_numpy()
+                else:       # another estimate than the difference in means: same correlation, its own scale
+                    E[:, j] = est[j] + (jd[ep].to_numpy() - m) * (sd[j] / s)
+                    rescaled.append(ep)
+            rest = [j for j in range(len(inputs)) if j not in cols.values() and sd[j] > 0]
+            if rest:
+                E[:, rest] += gen.standard_normal((D, len(rest))) * sd[rest]
+            draws_from = "normalfordelte træk med estimeret kovarians mellem endepunkterne"
+            notes.append(f"the effects of {', '.join(cols)} are drawn jointly (multivariate normal with the "
+                         "estimated covariance of the differences in means, pairwise complete cases), so their "
+                         "correlation on the same citizens is kept"
+                         + (f"; {', '.join(inputs[j].endpoint or inputs[j].line for j in rest)} drawn independently"
+                            if rest else ""))
+            if rescaled:
+                notes.append(f"{', '.join(rescaled)}: the joint draws are recentred and rescaled to the estimate and "
+                             "standard error used (correlation from the differences in means)")
+            if jd.attrs["note"]:
+                notes.append(jd.attrs["note"])
+        else:
+            E = est + gen.standard_normal((D, len(inputs))) * sd
+            draws_from = "normalfordelte træk (estimat, standardfejl)"
 
     H = max(horizon_years, payback_within, case.n_years)
     rate = case.discount_rate
@@ -708,6 +788,16 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         p_payback=p_pay, payback_within=payback_within, horizon_years=horizon_years,
         confidence_level=confidence_level, n_draws=D, draws_from=draws_from, break_even=break_even,
         break_even_scale=float(scale), sensitivity=sens, seed=seed, unused_effects=unused, notes=tuple(notes))
+
+
+def _joint_columns(analysis, inputs) -> dict:
+    """Measured effects (endpoint -> input column) that have a difference-in-means row to draw jointly."""
+    t = analysis.table
+    t = t[t["estimator"] == "difference_in_means"]
+    ok = np.isfinite(t["estimate"].to_numpy(dtype=float)) & (t["std_error"].to_numpy(dtype=float) > 0)
+    avail = set(t.loc[ok, "endpoint"].astype(str)) & set(getattr(analysis.data, "columns", ()))
+    return {i.endpoint: j for j, i in enumerate(inputs)
+            if i.basis == "målt" and i.std_error and i.std_error > 0 and i.endpoint in avail}
 
 
 def payback_quantiles(draws, probs: Sequence[float] = (0.025, 0.5, 0.975)) -> dict:

@@ -365,7 +365,8 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
     descriptive = as_of < proto.trial.analysis_date
     effects = _effects(table, proto, descriptive)
     so_far_rows = _so_far(register, proto, effects, as_of) if analysis is not None else ()
-    bc, _ = _business_case(proto, table, seed)
+    # the AnalysisResult (not only its table): the measured effects are drawn jointly, as the CLI draws them
+    bc, _ = _business_case(proto, analysis, seed)
     detect = _detectable(proto, effects, flow)
 
     # --- data quality ---------------------------------------------------------------
