@@ -204,15 +204,9 @@ def plot_balance(result: BalanceResult, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    from ._plotting import figure_axes
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 0.5 + 0.4 * max(1, len(result.table))))
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, figsize=(5, 0.5 + 0.4 * max(1, len(result.table))))
     tab = result.table
     y = np.arange(len(tab))[::-1]
     ax.axvline(0, color="0.3", lw=0.8)

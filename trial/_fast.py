@@ -342,12 +342,9 @@ def _dim_lin(Z, n1, n_in, k, squeeze, alternative, fallback):
 def _lin_hc2_general(y, treatment, covariates, *, alternative="two-sided", enrolled=None) -> FastEstimates:
     """Lin's estimator arm by arm with a (pseudo-)inverse: the fallback of :func:`lin_hc2` (singular arms).
 
-    The OLS fit ``y ~ 1 + T + Xc + T:Xc`` (``Xc`` = covariates centred at the
-    full-sample mean) computed without forming the design: the interacted
-    model is a reparametrisation of separate regressions ``y ~ 1 + (x - xbar)``
-    in each arm, so the coefficient of ``T`` is ``alpha_t - alpha_c`` (the
-    intercepts) and, since each citizen belongs to one arm, its HC2 variance
-    is the sum of the two intercepts' HC2 variances.
+    Same model and decomposition as :func:`lin_hc2` (separate regressions on
+    covariates centred at the full-sample mean in each arm; HC2 variance the
+    sum of the two intercepts' variances), computed by the slower route below.
 
     Notes
     -----

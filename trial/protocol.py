@@ -712,12 +712,17 @@ def load(path: str | Path | None = None) -> Protocol:
     ['extension', 'ordinary_employment', 'fleksjob']
     """
     path = Path(path) if path is not None else DEFAULT_PROTOCOL
+    return loads(read_utf8(path, ProtocolError), path=str(path))
+
+
+def read_utf8(path: Path, error: type) -> str:
+    """The text of a UTF-8 file (a BOM is allowed); an unreadable or non-UTF-8 file raises
+    ``error("<file>", message, file=path)`` (ProtocolError, BusinessCaseError, ...)."""
     try:
-        raw = path.read_bytes()
+        raw = Path(path).read_bytes()
     except OSError as exc:
-        raise ProtocolError("<file>", f"cannot be read: {exc.strerror}", file=str(path)) from None
+        raise error("<file>", f"cannot be read: {exc.strerror}", file=str(path)) from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ProtocolError("<file>", "must be UTF-8 text", file=str(path)) from None
-    return loads(text, path=str(path))
+        raise error("<file>", "must be UTF-8 text", file=str(path)) from None

@@ -476,16 +476,10 @@ def load_case(path: str | Path) -> Case:
     >>> case.unit, case.price_level, case.n_years, case.discount_rate
     ('1000 kr', 2016, 6, 0.04)
     """
+    from ..protocol import read_utf8
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BusinessCaseError("<file>", f"cannot be read: {exc.strerror}", file=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BusinessCaseError("<file>", "must be UTF-8 text", file=str(path)) from None
-    return loads_case(text, path=str(path))
+    return loads_case(read_utf8(path, BusinessCaseError), path=str(path))
 
 
 # --------------------------------------------------------------------------- payback and NPV

@@ -5,19 +5,8 @@ import math
 
 import numpy as np
 
+from .._plotting import figure_axes
 from ..exceptions import BusinessCaseError
-
-
-def _axes(ax, figsize=(7, 4)):
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=figsize)
-        return fig, ax
-    return ax.figure, ax
 
 
 def _da(x, d=0):
@@ -42,7 +31,7 @@ def plot_cumulative_net(result, ax=None):
     from ._effect import EffectFedCase
     from ._result import CaseResult
 
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     if isinstance(result, EffectFedCase):
         fr = result.to_frame()
         x = fr["year"].to_numpy()
@@ -90,7 +79,7 @@ def plot_waterfall(case_result, ax=None, *, years: int | None = None):
     labels = list(case_result.case.year_labels)[: years or None]
     vals = t[labels].sum(axis=1).to_numpy()
     names = [f"{r['line']} ({r['area']})" for _, r in t.iterrows()]
-    fig, ax = _axes(ax, figsize=(8, 4.5))
+    fig, ax = figure_axes(ax, figsize=(8, 4.5))
     cum = np.concatenate([[0.0], np.cumsum(vals)])
     colors = ["C2" if v < 0 else "C3" for v in vals]
     ax.bar(range(len(vals)), vals, bottom=cum[:-1], color=colors)
@@ -122,7 +111,7 @@ def plot_tornado(sensitivity, ax=None):
     g["max"] = np.maximum(g["max"], base)
     g["span"] = g["max"] - g["min"]
     g = g.sort_values("span")
-    fig, ax = _axes(ax, figsize=(7, 0.45 * len(g) + 1.5))
+    fig, ax = figure_axes(ax, figsize=(7, 0.45 * len(g) + 1.5))
     y = np.arange(len(g))
     ax.barh(y, g["max"] - base, left=base, color="C2", label="over basis")
     ax.barh(y, g["min"] - base, left=base, color="C3", label="under basis")

@@ -4,21 +4,11 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from .._plotting import figure_axes
+
 __all__ = ["plot_forest", "plot_weekly_shares", "plot_kaplan_meier"]
 
 _COLORS = {"deltagergruppe": "#1f5fa8", "kontrolgruppe": "#9a9a9a"}
-
-
-def _axes(ax, size=(7, 4)):
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=size)
-        return fig, ax
-    return ax.figure, ax
 
 
 _TABLE_LABEL_COLUMNS = ("label", "endpoint", "outcome")
@@ -123,7 +113,7 @@ def plot_forest(results, ax=None, labels: Sequence[str] | None = None, *, estima
     ratio = scales == {True}
     if labels is not None and len(labels) != len(rows):
         raise ParameterError("labels", f"must give one label per row ({len(rows)}); got {len(labels)}")
-    fig, ax = _axes(ax, (7, 0.5 * len(rows) + 1.5))
+    fig, ax = figure_axes(ax, figsize=(7, 0.5 * len(rows) + 1.5))
     for i, r in enumerate(rows):
         y = len(rows) - 1 - i
         if math.isfinite(r["estimate"]):
@@ -145,7 +135,7 @@ def plot_forest(results, ax=None, labels: Sequence[str] | None = None, *, estima
 
 def plot_weekly_shares(result, ax=None):
     """Share in the status per week by arm, with Wilson interval bands (from :func:`panel_effects`)."""
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     w = result.weekly
     for arm, d in w.groupby("arm"):
         c = _COLORS.get(arm)
@@ -163,7 +153,7 @@ def plot_kaplan_meier(result, ax=None, cumulative: bool = True):
     """Kaplan–Meier curves by arm (as the share with the event, 1 − S, when ``cumulative``)."""
     import numpy as np
 
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax)
     for arm, d in result.table.groupby("arm"):
         c = _COLORS.get(arm)
         t = np.concatenate([[0.0], d["time"].to_numpy(float)])

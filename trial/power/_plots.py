@@ -1,19 +1,9 @@
 """Figures of :mod:`trial.power`: functions ``plot_x(result, ax=None) -> Figure``."""
 from __future__ import annotations
 
+from .._plotting import figure_axes
+
 __all__ = ["plot_power_by_control_size", "plot_power_curve"]
-
-
-def _axes(ax):
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6.4, 4.0))
-        return fig, ax
-    return ax.figure, ax
 
 
 def plot_power_by_control_size(result, ax=None):
@@ -21,7 +11,7 @@ def plot_power_by_control_size(result, ax=None):
 
     The dashed line is the ceiling with unlimited controls (normal approximation).
     """
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax, figsize=(6.4, 4.0))
     sizes = list(result.control_sizes)
     ax.plot(sizes, result.power, marker="o", label=f"{result.method}")
     ax.axhline(result.power_limit, ls="--", color="grey", lw=1, label="unlimited controls (normal approx.)")
@@ -37,7 +27,7 @@ def plot_power_by_control_size(result, ax=None):
 
 def plot_power_curve(result, ax=None):
     """Power against the treatment share, one line per method (a PowerCurve)."""
-    fig, ax = _axes(ax)
+    fig, ax = figure_axes(ax, figsize=(6.4, 4.0))
     for method, values in result.power.items():
         ax.plot(result.p_treatment, values, label=method)
     ax.axvline(result.p_control, ls=":", color="grey", lw=1)
