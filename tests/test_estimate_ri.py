@@ -160,7 +160,7 @@ def test_fast_path_equals_general_path(seed, blocked):
     np.testing.assert_allclose(fast(Z), slow(Z), rtol=1e-10, atol=1e-12)
 
 
-def test_many_outcomes_share_draws_and_blocks_with_one_arm_refused():
+def test_many_outcomes_share_draws_and_blocks_with_one_arm_say_why():
     rng = np.random.default_rng(0)
     z = np.concatenate([rng.permutation([1] * 5 + [0] * 15) for _ in range(4)])
     d = pd.DataFrame({"y": rng.normal(size=80), "yb": rng.integers(0, 2, 80), "z": z, "b": np.repeat(range(4), 20)})
@@ -171,5 +171,8 @@ def test_many_outcomes_share_draws_and_blocks_with_one_arm_refused():
     assert many[0].p_value == single.p_value
     assert "binary outcome" in many[1].note
     d.loc[d.b == 0, "z"] = 1
-    with pytest.raises(ParameterError, match="only one arm"):
-        randomization_inference(d, outcome="y", treatment="z", scheme="blocked", blocks="b", n_resamples=10)
+    # a block with one arm: no test, a result that says why (as the blocked difference in means), not an error
+    r = randomization_inference(d, outcome="y", treatment="z", scheme="blocked", blocks="b", n_resamples=10)
+    assert math.isnan(r.estimate) and math.isnan(r.p_value) and r.n_resamples == 0
+    assert "only one arm" in r.note and "block(s) 0 " in r.note
+    assert (r.n_treatment, r.n_control) == (int(d.z.sum()), int((1 - d.z).sum()))

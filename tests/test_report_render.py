@@ -87,7 +87,7 @@ def test_html_sections_and_danish_formats(html):
         assert title in html
     assert "30. september 2017" in html and "30. juni 2020" in html
     assert "1.482" in html and "6.900" in html              # thousands separator
-    assert "6,5 år" in html and "16,0 år" in html           # decimal comma
+    assert "6 år (6,5)" in html and "16 år (16,0)" in html  # whole years as printed (floor), decimal comma
     assert "41 pct." in html and "procentpoint" in html and "1.000 kr." in html
     assert "3. kvartal 2017" in html
     assert "ab" * 32 in html and "cd" * 32 in html and "20161001" in html

@@ -9,11 +9,23 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+
 from ._results import Displayable
+from .exceptions import ParameterError
 
 __all__ = ["BalanceResult", "balance", "plot_balance"]
 
 _TIE = 1e-10  # relative tolerance for "as extreme as observed" (ties in floating point)
+_CHUNK_CELLS = 10_000_000  # resamples x citizens drawn at once (bounds the memory of re-randomization)
+MAX_RESAMPLES = 1_000_000  # Monte Carlo SE of a p-value is then at most 0.0005
+
+
+def _check_resamples(n_resamples, name: str = "n_resamples") -> int:
+    """``n_resamples`` as an int in 1..MAX_RESAMPLES (else :class:`ParameterError`)."""
+    if (isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer))
+            or not 1 <= n_resamples <= MAX_RESAMPLES):
+        raise ParameterError(name, f"must be a whole number from 1 to {MAX_RESAMPLES:,}; got {n_resamples!r}")
+    return int(n_resamples)
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +89,7 @@ def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray,
     cols, names, kinds = [], [], []
     for c in covariates:
         if c not in frame.columns:
-            raise ValueError(f"covariate {c!r} is not a column; columns are {list(frame.columns)}")
+            raise ParameterError("covariates", f"{c!r} is not a column; columns are {list(frame.columns)}")
         s = frame[c]
         if c == "sex" or s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             vals = s.astype(str)
@@ -88,7 +100,7 @@ def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray,
             continue
         x = pd.to_numeric(s, errors="coerce").to_numpy(float)
         if np.isnan(x).any():
-            raise ValueError(f"covariate {c!r} has {int(np.isnan(x).sum())} missing values")
+            raise ParameterError("covariates", f"{c!r} has {int(np.isnan(x).sum())} missing values")
         cols.append(x)
         names.append(c)
         kinds.append("share" if set(np.unique(x)) <= {0.0, 1.0} else "mean")
@@ -139,11 +151,17 @@ def balance(frame: pd.DataFrame, covariates: Sequence[str], *, treatment: str = 
     ``mahalanobis(d, 0, S * (1/nt + 1/nc))``); its p-value is the share of
     re-randomized allocations with ``M`` at least as large (``(1 + #)/(1 + R)``).
     """
+    if draw is not None:
+        n_resamples = _check_resamples(n_resamples)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+            raise ParameterError("rng", f"must be a whole number of at least 0 or a numpy Generator; got {rng!r}")
     if treatment not in frame.columns:
-        raise ValueError(f"`treatment` column {treatment!r} is not in the frame")
+        raise ParameterError("treatment", f"column {treatment!r} is not in the frame")
     z = pd.to_numeric(frame[treatment], errors="coerce").to_numpy(float)
     if not set(np.unique(z)) <= {0.0, 1.0}:
-        raise ValueError(f"`{treatment}` must be 0/1; got values {sorted(set(np.unique(z)))[:5]}")
+        raise ParameterError("treatment", f"column {treatment!r} must be 0/1; got values "
+                                          f"{sorted(set(np.unique(z)))[:5]}")
     X, names, kinds = _design(frame, covariates)
     t, c = z == 1, z == 0
     nt, nc = int(t.sum()), int(c.sum())
@@ -185,10 +203,17 @@ def balance(frame: pd.DataFrame, covariates: Sequence[str], *, treatment: str = 
             notes.append("no re-randomization given: omnibus p-value not computed")
         else:
             gen = np.random.default_rng(rng)
-            Z = np.asarray(draw(gen, n_resamples))
-            if Z.shape != (n_resamples, len(z)):
-                raise ValueError(f"draw returned shape {Z.shape}; expected {(n_resamples, len(z))}")
-            null = _mahalanobis(Xk, Z, S_inv)
+            # in chunks, so memory stays bounded however many resamples are asked for; up to
+            # _CHUNK_CELLS / n resamples (at least 2,000) in one draw, as before chunking
+            step = max(2000, _CHUNK_CELLS // max(len(z), 1))
+            parts = []
+            for start in range(0, n_resamples, step):
+                m = min(step, n_resamples - start)
+                Z = np.asarray(draw(gen, m))
+                if Z.shape != (m, len(z)):
+                    raise ParameterError("draw", f"returned shape {Z.shape}; expected {(m, len(z))}")
+                parts.append(_mahalanobis(Xk, Z, S_inv))
+            null = np.concatenate(parts)
             ok = np.isfinite(null)
             p = float((1 + np.sum(null[ok] >= stat * (1 - _TIE))) / (1 + ok.sum()))
     return BalanceResult(table=table, statistic=stat, p_value=p, n_resamples=int(n_resamples) if draw else 0,
@@ -214,12 +239,14 @@ def plot_balance(result: BalanceResult, ax=None):
         ax.axvline(g, color="0.6", lw=0.8, ls="--")
     ax.plot(tab["smd"], y, "o", color="C0")
     ax.set_yticks(y, tab["covariate"])
-    ax.set_xlabel("Standardiseret forskel (deltagergruppe − kontrolgruppe)")
+    ax.set_xlabel("Standardiseret forskel\n(deltagergruppe − kontrolgruppe)")
     title = "Balance ved baseline"
     if result.mode:
         title += f" [{result.mode}]"
     ax.set_title(title)
-    lim = max(0.25, float(np.nanmax(np.abs(tab["smd"]))) * 1.2 if len(tab) else 0.25)
+    smd = np.abs(tab["smd"].to_numpy(float))
+    smd = smd[np.isfinite(smd)]                 # none on a register without enrollments
+    lim = max(0.25, float(smd.max()) * 1.2 if smd.size else 0.25)
     ax.set_xlim(-lim, lim)
     fig.tight_layout()
     return fig

@@ -68,11 +68,20 @@ class SQLite(_Base):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=120.0)
+            if not create:
+                # read before anything is set: switching the journal to WAL writes to the file,
+                # and a file that is not a register (an empty file, another program's
+                # database) must be left as it was
+                found = {r[0] for r in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'audit')")}
+                if found != {"meta", "audit"}:
+                    self.conn.close()
+                    raise RegisterError(f"{self.path} is not a trial register (no meta/audit tables)")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
-            if not create:
-                self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
+            if getattr(self, "conn", None) is not None:
+                self.conn.close()
             raise RegisterError(f"{self.path} is not a trial register (SQLite says: {exc})") from None
         self._lockfd = None
         self._lockpid = None

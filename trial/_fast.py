@@ -134,7 +134,7 @@ def _lin_arm(x, y, w, xbar):
     r = (y - ya[:, :, None] - np.matmul(b.transpose(0, 2, 1), xc)) * w[:, None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.where(w > 0, c ** 2 / (1.0 - h), 0.0)
-    return alpha, np.matmul(r * r, k[:, :, None])[:, :, 0]
+        return alpha, np.matmul(r * r, k[:, :, None])[:, :, 0]      # leverage 1: NaN, no test
 
 
 def lin_hc2(y, treatment, covariates, *, alternative="two-sided", enrolled=None) -> FastEstimates:
@@ -388,7 +388,8 @@ def _lin_hc2_general(y, treatment, covariates, *, alternative="two-sided", enrol
     wc = ((cols[lo:end] >= n1[:, None]) & (cols[lo:end] < n_in[:, None])).astype(float)
     alpha_c, var_c = _lin_arm(xs[:, :, lo:end], ys[:, :, lo:end], wc, xbar)
     est = alpha_t - alpha_c
-    se = np.sqrt(var_t + var_c)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(var_t + var_c)                         # NaN where an arm's fit is saturated
     df = np.broadcast_to((n_in - 2 * (p + 1)).astype(float)[:, None], est.shape).copy()
     return _finish(est, se, df, squeeze, alternative)
 

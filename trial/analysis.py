@@ -203,9 +203,27 @@ class AnalysisResult(Displayable):
             lines.append(f"  {r.endpoint:<26} {r.estimator:<24} {r.role:<12} {_f(r.estimate):>10} {ci:>21} "
                          f"{_f(r.p_value):>8} {_f(r.adjusted_p_value):>8} {f'{r.n_treatment}/{r.n_control}':>9}"
                          f"  {rej}")
+        lines.extend(self._missing_lines())
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)
+
+    def _missing_lines(self) -> list[str]:
+        """Why rows show no estimate ("–"): each distinct reason once, with the endpoints it concerns."""
+        by_note: dict[str, list[str]] = {}
+        for r in self.table.itertuples(index=False):
+            est = r.estimate
+            if est is None or (isinstance(est, float) and math.isnan(est)):
+                key = str(r.note or "not computed")
+                eps = by_note.setdefault(key, [])
+                if r.endpoint not in eps:
+                    eps.append(r.endpoint)
+        if not by_note:
+            return []
+        out = ["  no estimate (–):"]
+        for note, eps in by_note.items():
+            out.append(f"    {', '.join(eps)}: {note}")
+        return out
 
 
 def _plain(v):

@@ -36,7 +36,7 @@ def run(ctx) -> None:
     ctx.echo(f"Effekter: {source}")
     ctx.echo(res.base.summary())
     ctx.echo(f"Sandsynlighed for tilbagebetaling (totaløkonomi) inden for {res.payback_within} år: "
-             f"{fmt_pct(res.p_payback, 0)} ({res.n_draws} træk, seed {seed})")
+             f"{fmt_pct(res.p_payback, 0)} ({fmt_number(res.n_draws, 0)} træk, seed {seed})")
     if res.break_even_scale != float("inf"):
         ctx.echo(f"Break-even: effekterne skal være {fmt_number(res.break_even_scale, 2)} gange de anvendte")
     be = res.break_even.set_index("endpoint")

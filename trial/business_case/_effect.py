@@ -411,7 +411,7 @@ class EffectFedCase(Displayable):
                self.base.summary(), ""]
         cl = fmt_number(100 * self.confidence_level, 0)
         dist = self.to_frame()
-        out.append(f"Nettogevinst pr. år ({unit}; median og {cl} %-interval over {self.n_draws} træk, {self.draws_from}):")
+        out.append(f"Nettogevinst pr. år ({unit}; median og {cl} %-interval over {fmt_number(self.n_draws, 0)} træk, {self.draws_from}):")
         for _, r in dist.iterrows():
             out.append(f"  {r['year_label']:>8}: {fmt_number(r['median'], 0):>8}  "
                        f"[{fmt_number(r['ci_low'], 0)}; {fmt_number(r['ci_high'], 0)}]  "
@@ -419,7 +419,10 @@ class EffectFedCase(Displayable):
         out.append(f"Sandsynlighed for tilbagebetaling (totaløkonomi) inden for {self.payback_within} år: "
                    f"{fmt_pct(self.p_payback, 0)}")
         if self.p_payback_never > 0:
-            out.append(f"  {fmt_pct(self.p_payback_never, 0)} af trækkene betaler aldrig tilbage "
+            # a positive share is never printed as "0 pct." (one decimal below 1 %, e.g. 6 of 2.000 = 0,3 pct.)
+            never = self.p_payback_never
+            never_txt = ("under 0,1 pct." if never < 0.0005 else fmt_pct(never, 0 if never >= 0.01 else 1))
+            out.append(f"  {never_txt} af trækkene betaler aldrig tilbage "
                        "(besparelsen pr. år ved sagens slutning er ikke positiv)")
         if math.isfinite(self.break_even_scale):
             out.append(f"Break-even: effekterne skal være {fmt_number(self.break_even_scale, 2)} gange de anvendte "

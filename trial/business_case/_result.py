@@ -299,7 +299,7 @@ class CaseResult(Displayable):
         out.append(f"Tilbagebetalingstid baseret på serviceeffektivisering: {_years_da(self.payback_years_service)}")
         out.append(f"Tilbagebetalingstid baseret på totaløkonomi: {_years_da(self.payback_years_total)}")
         out.append(f"Nutidsværdi af nettogevinsten over {self.case.n_years} år ({fmt_number(100 * self.discount_rate, 1)} "
-                   f"% diskonteringsrente): {fmt_number(self.npv, d)} {unit}")
+                   f"% diskonteringsrente): {fmt_number(self.npv, d)} ({unit})")
         for wmsg in (self.warnings_da or self.warnings):
             out.append(f"ADVARSEL: {wmsg}")
         if self.note:

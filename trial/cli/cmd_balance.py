@@ -46,8 +46,14 @@ def run(args) -> int:
     from ..exceptions import RegisterError
     from ..register import Register
 
+    from .._balance import _check_resamples
+    from ..exceptions import ParameterError
+
     if args.n_resamples < 1:
         raise RegisterError(f"`--n-resamples` must be a positive whole number; got {args.n_resamples}")
+    _check_resamples(args.n_resamples, "--n-resamples")
+    if args.seed is not None and args.seed < 0:
+        raise ParameterError("--seed", f"must be a whole number of at least 0; got {args.seed}")
     if args.plot:
         _check_plot_path(args.plot)
     with Register.open(args.register, migrate=False) as reg:

@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--confidence-level", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--alternative", default="two-sided", choices=("two-sided", "less", "greater"))
     p.add_argument("--n-resamples", type=int, default=10_000, help="re-randomizations (default 10000)")
-    p.add_argument("--seed", type=int, default=None, help="seed for randomization inference")
+    p.add_argument("--seed", type=int, default=None, help="seed for randomization inference (default: fresh entropy, printed as the result's seed)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -61,6 +61,8 @@ def run(args) -> int:
             raise ParameterError("--event", f"estimator {e} needs an event column (0 censored, 1 event)")
         if e in ("ancova_hc2", "lin_hc2") and not cols["covariates"]:
             raise ParameterError("--covariates", f"estimator {e} needs at least one covariate")
+    if args.seed is not None and args.seed < 0:
+        raise ParameterError("--seed", f"must be a whole number >= 0; got {args.seed}")
     df = treatment_codes(df, cols["treatment"], f)
     try:
         results = [estimate(df, e, confidence_level=args.confidence_level, alternative=args.alternative,
@@ -76,6 +78,8 @@ def run(args) -> int:
                 row["coef"] = r.coef
             row.update(method=r.method, note=r.note, confidence_level=r.confidence_level,
                        alternative=r.alternative)
+            if r.estimator == "randomization_inference":   # how to reproduce it: the seed (drawn if not given)
+                row.update(seed=r.seed, n_resamples=r.n_resamples, exact=r.exact)
             rows.append(row)
         print_json({"data": f, "estimates": rows})
     else:

@@ -31,6 +31,10 @@ def run_check(args) -> int:
     from ..intake import _scrub, check
     from ..protocol import load
 
+    if args.max_week is not None:
+        from ..intake._kinds import _check_max_week
+
+        _check_max_week(args.max_week, "--max-week")
     protocol = load(args.protocol)
     try:
         summary = check(args.kind, args.file, protocol=protocol, max_week=args.max_week)

@@ -22,6 +22,12 @@ def add_parser(sub) -> None:
                    help="effect for one endpoint (treatment minus control, on the endpoint's scale); "
                         "repeat for several; others keep the protocol goal (or 0 with --null)")
     p.add_argument("--null", action="store_true", help="no treatment effect on any endpoint (the null)")
+    p.add_argument("--register", default=None, metavar="R",
+                   help="after `trial enroll` of the simulated referrals.csv: re-simulate the outcome files "
+                        "under this register's allocation (same --seed and --n-referrals), so the effects "
+                        "land on the citizens the register treated; the protocol is the register's")
+    p.add_argument("--key-file", default=None, metavar="K",
+                   help="with --register: its key file (default: <register>.key, as trial init made it)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -45,15 +51,41 @@ def _effects(protocol, args):
     return base
 
 
+def _register_arms(args, protocol):
+    """(protocol, arms) from --register: the register's protocol and allocation of the simulated cohort."""
+    from .._keys import default_key_path, load_key_file
+    from ..exceptions import ParameterError
+    from ..register import Register
+    from ..simulate import register_arms, simulate_referrals
+
+    with Register.open(args.register) as reg:
+        if protocol is not None and protocol.fingerprint != reg.protocol.fingerprint:
+            raise ParameterError("--protocol", f"differs from the protocol of register {args.register} "
+                                               f"(fingerprint {reg.protocol.fingerprint[:12]}…); leave it out")
+        protocol = reg.protocol
+        key = load_key_file(args.key_file or default_key_path(args.register))
+        referrals = simulate_referrals(protocol, args.n_referrals, seed=args.seed)
+        return protocol, register_arms(reg, key, referrals)
+
+
 def run(args) -> int:
     from ..protocol import load
     from ..simulate import rehearse
 
-    protocol = load(args.protocol)
-    result = rehearse(protocol, args.n_referrals, args.out, seed=args.seed, effects=_effects(protocol, args))
+    if args.register is not None:
+        protocol, arms = _register_arms(args, load(args.protocol) if args.protocol else None)
+    else:
+        protocol, arms = load(args.protocol), None
+    if args.key_file is not None and args.register is None:
+        from ..exceptions import ParameterError
+
+        raise ParameterError("--key-file", "is used only with --register")
+    result = rehearse(protocol, args.n_referrals, args.out, seed=args.seed, effects=_effects(protocol, args),
+                      arms=arms)
     if args.json:
         print_json({"files": {k: str(v) for k, v in result.paths.items()}, "rows": dict(result.rows),
-                    "seed": result.settings.seed})
+                    "seed": result.settings.seed, "allocation": result.settings.allocation,
+                    "n_treatment": result.n_treatment, "n_control": result.n_control})
     else:
         print(result.summary())
     return EXIT_OK

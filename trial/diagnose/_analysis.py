@@ -196,6 +196,8 @@ def _metrics(est, se, p, covered, tau, alpha, rejected_adj):
         out["type_s"], out["type_s_mc_se"] = ts, math.sqrt(ts * (1 - ts) / nrej)
     else:
         out["type_s"], out["type_s_mc_se"] = float("nan"), float("nan")
-    out["mean_std_error"] = float(np.nanmean(se)) if np.isfinite(se).any() else float("nan")
-    out["undefined_share"] = 1.0 - finite.mean()
+    se_ok = np.isfinite(se)
+    out["mean_std_error"] = float(se[se_ok].mean()) if se_ok.any() else float("nan")
+    # a trial whose estimate or standard error is undefined (no events in an arm, a saturated model) has no test
+    out["undefined_share"] = 1.0 - (finite & se_ok).mean()
     return {k: float(v) for k, v in out.items()}

@@ -16,7 +16,7 @@ class DiagnosisResult(Displayable):
     (unadjusted), ``power_adjusted`` (after the multiplicity rule; NaN outside
     the confirmatory family), ``bias``, ``rmse``, ``coverage``, ``type_s``,
     each with ``<name>_mc_se``, ``mean_std_error``, ``undefined_share``
-    (trials without an estimate), ``type`` (endpoint type) and ``scale``
+    (trials without an estimate or a finite standard error), ``type`` (endpoint type) and ``scale``
     (``difference``, or ``log_hazard_ratio`` for the log-rank rows).
     ``fwer`` is the share of trials under the global null (all effects 0) in
     which any confirmatory endpoint is rejected after the multiplicity rule,

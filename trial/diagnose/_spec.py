@@ -7,6 +7,7 @@ import numpy as np
 from scipy import stats
 
 from ..exceptions import ParameterError
+from ..power._common import check_n
 from ._allocation import _n_referrals
 from ._common import DEFAULT_DISPERSION, DEFAULT_SD, DEFAULT_WEEKS_SD
 
@@ -121,6 +122,8 @@ def spec_from_protocol(protocol, *, effects="goal", n_control=None, n_treatment=
     n0 = n_control if n_control is not None else protocol.control_size
     if n1 is None or n0 is None:
         raise ParameterError("n_treatment", "is needed: the protocol sets no capacity")
+    n1 = check_n("n_treatment", n1)
+    n0 = check_n("n_control", n0)
     ratio = protocol.allocation.ratio
     scheme = protocol.allocation.scheme
     when_full = protocol.allocation.when_full

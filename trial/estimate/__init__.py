@@ -101,7 +101,7 @@ def _dispatch(data, estimator, *, outcome, treatment, blocks, covariates, time, 
     if estimator == "difference_in_means":
         return difference_in_means(data, blocks=blocks, **kw)
     if estimator.startswith("ols_"):
-        return ols_robust(data, covariates=covariates, se_type=estimator[4:].upper(), **kw)
+        return ols_robust(data, covariates=covariates, se_type=estimator[4:].upper(), _estimator=estimator, **kw)
     if estimator == "ancova_hc2":
         return ancova(data, covariates=covariates, **kw)
     if estimator == "lin_hc2":

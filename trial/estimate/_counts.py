@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..exceptions import ParameterError
 from ._common import (check_alternative, check_column, check_frame, check_level, complete_cases, join_notes,
-                      log_ci, missing_note, numeric, t_inference, treatment_vector)
+                      log_ci, missing_note, numeric, show, t_inference, treatment_vector)
 from .results import CountResult
 
 __all__ = ["negbin_rate_ratio", "poisson_robust", "ratio_of_means"]
@@ -29,13 +29,18 @@ def _prep(data, outcome, treatment, exposure, confidence_level, alternative):
     else:
         e = np.ones(len(y))
     keep = complete_cases([y, e])
+    with np.errstate(invalid="ignore"):
+        bad_y = keep & ((y < 0) | (np.abs(y - np.round(y)) > 1e-9))
+        bad_e = keep & (e <= 0)
+    if bad_y.any():
+        i = int(np.flatnonzero(bad_y)[0])
+        raise ParameterError("outcome", f"column {outcome!r} must hold counts (whole numbers ≥ 0); data row {i + 1} "
+                                        f"holds {show(y[i])}")
+    if bad_e.any():
+        i = int(np.flatnonzero(bad_e)[0])
+        raise ParameterError("exposure", f"column {exposure!r} must be positive (person-years at risk); data row "
+                                         f"{i + 1} holds {show(e[i])}")
     y, z, e = y[keep], z[keep], e[keep]
-    if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():
-        i = int(np.flatnonzero((y < 0) | (np.abs(y - np.round(y)) > 1e-9))[0])
-        raise ParameterError("outcome", f"column {outcome!r} must hold counts (whole numbers ≥ 0); got {y[i]!r}")
-    if (e <= 0).any():
-        i = int(np.flatnonzero(e <= 0)[0])
-        raise ParameterError("exposure", f"column {exposure!r} must be positive (person-years at risk); got {e[i]!r}")
     inputs = dict(outcome=outcome, treatment=treatment, exposure=exposure, confidence_level=level,
                   alternative=alternative)
     n1, n0 = int((z == 1).sum()), int((z == 0).sum())

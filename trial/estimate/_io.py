@@ -86,5 +86,7 @@ def with_file_rows(exc: ParameterError, df: pd.DataFrame, file: str) -> Paramete
         k = int(m.group(1))
         return f"row {lines[k - 1]}" if 1 <= k <= len(lines) else m.group(0)
 
+    if not _DATA_ROW.search(exc.message):           # no row to translate: name the file, nothing about rows
+        return ParameterError(exc.parameter, f"{exc.message} (file {file})")
     return ParameterError(exc.parameter, f"{_DATA_ROW.sub(line, exc.message)} (file {file}; rows are file lines, "
                                          f"header = row 1)")

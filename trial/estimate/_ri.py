@@ -218,6 +218,18 @@ def _normalise_scheme(scheme, blocks):
     return s, s
 
 
+def _no_test(name, z, obs, treatment, s_name, blocks, n_resamples, level, alternative, seed, note):
+    """The result of an outcome for which no randomization test is defined: NaN everywhere, and why."""
+    kind = "blocked difference in means" if blocks is not None else "difference in means"
+    return RandomizationResult(
+        estimator="randomization_inference", outcome=name, estimate=math.nan,
+        n_treatment=int(((z == 1) & obs).sum()), n_control=int(((z == 0) & obs).sum()),
+        method=f"randomization inference ({kind}; {s_name} scheme re-run)", confidence_level=level,
+        alternative=alternative, scheme=s_name, seed=seed, n_resamples=0, exact=False, note=note,
+        inputs=dict(outcome=name, treatment=treatment, scheme=s_name, blocks=blocks, n_resamples=n_resamples,
+                    confidence_level=level, alternative=alternative, rng=seed))
+
+
 def randomization_inference_many(data: pd.DataFrame, *, outcomes: Sequence[str], treatment: str,
                                  scheme: str | Callable = "complete", blocks: str | None = None,
                                  n_resamples: int = 10_000, confidence_level: float = 0.95,
@@ -242,7 +254,13 @@ def randomization_inference_many(data: pd.DataFrame, *, outcomes: Sequence[str],
         n_resamples = 0
     if n_resamples < 1:
         raise ParameterError("n_resamples", f"must be a whole number ≥ 1; got {n_resamples!r}")
-    seed = rng if isinstance(rng, (int, np.integer)) or rng is None else repr(rng)
+    if isinstance(rng, bool) or (isinstance(rng, (int, np.integer)) and rng < 0) or not (
+            rng is None or isinstance(rng, (int, np.integer, np.random.Generator, np.random.SeedSequence,
+                                            np.random.BitGenerator))):
+        raise ParameterError("rng", f"must be a whole number >= 0, a numpy Generator or None; got {rng!r}")
+    if rng is None:                 # fresh entropy, recorded: the result says how to reproduce it
+        rng = int(np.random.SeedSequence().entropy) % 2 ** 63      # fits a JSON consumer's 64-bit integer
+    seed = int(rng) if isinstance(rng, (int, np.integer)) else repr(rng)
     gen = np.random.default_rng(rng)
     s_draw, s_name = _normalise_scheme(scheme, blocks)
     z = treatment_vector(data, treatment).astype(float)
@@ -254,14 +272,18 @@ def randomization_inference_many(data: pd.DataFrame, *, outcomes: Sequence[str],
         bcol = data[blocks]
         if bcol.isna().any():
             row = int(np.flatnonzero(bcol.isna().to_numpy())[0])
-            raise ParameterError("blocks", f"column {blocks!r} is empty in row {row + 1}: every citizen needs a block")
+            raise ParameterError("blocks", f"column {blocks!r} is empty in data row {row + 1}: every citizen needs a block")
         _, inv = np.unique(bcol.astype("string").to_numpy(dtype=object), return_inverse=True)
         codes = [np.flatnonzero(inv == j) for j in range(inv.max() + 1)]
         one_arm = [j for j, idx in enumerate(codes) if z[idx].min() == z[idx].max()]
         if one_arm:
-            labels = pd.unique(bcol.astype("string"))
-            raise ParameterError("blocks", f"block {sorted(labels)[one_arm[0]]!r} holds only one arm: within it "
-                                 "there is nothing to compare or re-randomize; merge or drop it")
+            labels = sorted(pd.unique(bcol.astype("string")))
+            names = ", ".join(str(labels[j]) for j in one_arm)
+            return tuple(_no_test(name, z, obs[:, k], treatment, s_name, blocks, n_resamples, level, alternative,
+                                  seed, f"block(s) {names} hold only one arm: within them there is nothing to "
+                                        "compare or re-randomize, so no randomization test is defined; merge "
+                                        "such blocks with a neighbour or drop them explicitly")
+                         for k, name in enumerate(outcomes))
     else:
         codes = [np.arange(n)]
     # work in block-sorted order (each block a contiguous slice); results do not depend on row order
@@ -370,7 +392,8 @@ def randomization_inference(data: pd.DataFrame, *, outcome: str, treatment: str,
     confidence_level : float
     alternative : {"two-sided", "less", "greater"}
     rng : int or numpy.random.Generator, optional
-        Seed; the same seed gives the same result.
+        Seed; the same seed gives the same result. None draws fresh entropy
+        and records it as the result's ``seed`` (pass it back to reproduce).
 
     Returns
     -------

@@ -11,7 +11,7 @@ from scipy import stats
 
 from ..exceptions import ParameterError
 from ._common import (ARM_DA, check_alternative, check_column, check_frame, check_level, complete_cases,
-                      join_notes, log_ci, missing_note, numeric, t_ci, t_inference, treatment_vector)
+                      join_notes, log_ci, missing_note, numeric, show, t_ci, t_inference, treatment_vector)
 from .results import KaplanMeierResult, SurvivalResult
 
 __all__ = ["kaplan_meier", "logrank", "cox"]
@@ -29,11 +29,17 @@ def _prep(data, time, event, treatment, confidence_level, alternative):
     t = numeric(data, time, "time")
     d = numeric(data, event, "event")
     keep = complete_cases([t, d])
+    bad_d = keep & ~np.isin(d, (0, 1))
+    if bad_d.any():
+        i = int(np.flatnonzero(bad_d)[0])
+        raise ParameterError("event", f"column {event!r} must be 0 (censored) or 1 (event); data row {i + 1} "
+                                      f"holds {show(d[i])}")
+    with np.errstate(invalid="ignore"):
+        bad_t = keep & (t < 0)
+    if bad_t.any():
+        i = int(np.flatnonzero(bad_t)[0])
+        raise ParameterError("time", f"column {time!r} must be ≥ 0; data row {i + 1} holds {show(t[i])}")
     t, d, z = t[keep], d[keep], z[keep]
-    if not np.isin(d, (0, 1)).all():
-        raise ParameterError("event", f"column {event!r} must be 0 (censored) or 1 (event)")
-    if (t < 0).any():
-        raise ParameterError("time", f"column {time!r} must be ≥ 0; got {t[t < 0][0]!r}")
     inputs = dict(time=time, event=event, treatment=treatment, confidence_level=level, alternative=alternative)
     common = dict(outcome=time, n_treatment=int((z == 1).sum()), n_control=int((z == 0).sum()),
                   confidence_level=level, alternative=alternative, inputs=inputs)

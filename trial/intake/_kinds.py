@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _cpr
-from ..exceptions import IntakeError, Problem
+from ..exceptions import IntakeError, ParameterError, Problem
 from ._problems import _safe, _scrub
 from ._pseudonym import _check_key, _pseudonyms_for
 from ._read import _load
@@ -132,6 +132,16 @@ def read_referrals(path, *, key: bytes, protocol=None) -> pd.DataFrame:
     return out
 
 
+def _check_max_week(max_week, name: str = "max_week") -> int:
+    """``max_week`` as an int: a whole number of at least 1 (else :class:`ParameterError`)."""
+    ok = isinstance(max_week, (int, np.integer)) and not isinstance(max_week, bool)
+    if not ok and isinstance(max_week, (float, np.floating)) and float(max_week).is_integer():
+        ok, max_week = True, int(max_week)
+    if not ok or max_week < 1:
+        raise ParameterError(name, f"must be a whole number of weeks, at least 1; got {max_week!r}")
+    return int(max_week)
+
+
 def read_status(path, *, key: bytes, protocol=None, max_week: int | None = None) -> pd.DataFrame:
     """Read and validate a weekly status panel; CPR numbers become pseudonyms.
 
@@ -144,7 +154,9 @@ def read_status(path, *, key: bytes, protocol=None, max_week: int | None = None)
     protocol : Protocol, optional
         Gives the map from source codes to statuses (``[status_map]``).
     max_week : int, optional
-        Largest week allowed (default: the protocol's ``analysis.follow_up_weeks``).
+        Largest week allowed, at least 1 (default: the protocol's
+        ``analysis.follow_up_weeks``); anything else raises
+        :class:`~trial.exceptions.ParameterError`.
 
     Returns
     -------
@@ -171,7 +183,7 @@ def read_status(path, *, key: bytes, protocol=None, max_week: int | None = None)
     """
     key = _check_key(key)
     protocol = _resolve_protocol(protocol)
-    hi = int(max_week) if max_week is not None else int(protocol.analysis.follow_up_weeks)
+    hi = _check_max_week(max_week) if max_week is not None else int(protocol.analysis.follow_up_weeks)
     t, probs = _load(path, "status", COLUMNS["status"])
     if t is None:
         probs.raise_if_any()
@@ -182,16 +194,18 @@ def read_status(path, *, key: bytes, protocol=None, max_week: int | None = None)
     statuses = list(protocol.statuses)
     smap = dict(protocol.status_map)
     upper = {k.upper(): v for k, v in smap.items()}
+    names = {s.lower(): s for s in statuses}
     target = []
     for u in uniq:
         u = str(u)
-        target.append(smap.get(u) or upper.get(u.upper()) or (u if u in statuses else None))
+        target.append(smap.get(u) or upper.get(u.upper()) or names.get(u.lower()))
     target_code = np.array([statuses.index(x) if x is not None else -1 for x in target], dtype=np.int64)
     probs.add_rows(np.flatnonzero(codes < 0), "status", lambda i: "status code is missing")
     allowed = ", ".join(smap)
     bad = np.flatnonzero((codes >= 0) & (_take(target_code, codes, -1) < 0))
     probs.add_rows(bad, "status", lambda i: f"unknown status code {_safe(uniq[codes[i]])}; allowed are the "
-                                            f"protocol's source codes {allowed} or its status names")
+                                            f"protocol's source codes {allowed} or its status names "
+                                            f"{', '.join(statuses)} (both case-insensitive)")
     _check_weeks(cz, week, probs)
     probs.raise_if_any()
     cat = pd.Categorical.from_codes(_take(target_code, codes, -1), categories=statuses)

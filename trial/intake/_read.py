@@ -117,6 +117,13 @@ def _open(path, probs: _Problems, *, empty: str):
     if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
         probs.add(None, None, empty)
         return None
+    if raw.startswith(b"PK\x03\x04"):
+        probs.add(None, None, "is a zip archive, not text (an Excel .xlsx workbook under another name?); "
+                              "rename it to end in .xlsx, or save it as CSV")
+        return None
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):      # OLE2: an old .xls under another name
+        probs.add(None, None, "is an old Excel .xls workbook, not text; save it as .xlsx or CSV")
+        return None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         probs.add(None, None, "is UTF-16 text (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
                               "or CSV (semicolon separated)")
@@ -127,8 +134,9 @@ def _open(path, probs: _Problems, *, empty: str):
 def _csv_sheet(raw: bytes, probs: _Problems, header_ok: Callable[[list], bool]) -> _Sheet | None:
     """Parse CSV bytes as text. ``header_ok(header)`` is asked before the body is parsed.
 
-    Rows with more fields than the header are problems (their file lines are
-    skipped); the sheet is still returned so that later checks can run.
+    Rows with a value beyond the header's columns are problems (their file
+    lines are skipped, see :func:`_csv_wide`); the sheet is still returned so
+    that later checks can run.
     """
     try:
         enc, first = _decode_check(raw)
@@ -151,21 +159,46 @@ def _csv_sheet(raw: bytes, probs: _Problems, header_ok: Callable[[list], bool]) 
             probs.add(None, None, f"cannot be read as {_sepname(sep)}-separated text: "
                                   f"{_safe(str(exc).splitlines()[0], 200)}")
             return None
-    skipped = []
-    for w in caught:
-        for m in re.finditer(r"line (\d+): expected (\d+) fields, saw (\d+)", str(w.message)):
-            line, want, saw = map(int, m.groups())
-            skipped.append(line)
-            probs.add(line, None, f"has {saw} fields where the header has {want} "
-                                  f"(a stray '{sep}' or an unquoted decimal comma?)")
-    n = len(df)
-    lines = np.arange(2, n + len(skipped) + 2)
-    if skipped:
-        lines = np.setdiff1d(lines, np.array(skipped))[:n]
+    if any("does not match length of data" in str(w.message) or "fields, saw" in str(w.message)
+           for w in caught):
+        # some line is longer than the header. pandas either skipped it or, when the first data
+        # line was, sized the table by it and (index_col=False) cut the extra fields of every
+        # line without a word: read again as wide as the widest line and judge each line
+        return _csv_wide(raw, enc, sep, header, probs)
+    lines = np.arange(2, len(df) + 2)
     if len(header) != df.shape[1]:            # a header the csv module splits otherwise (quoted line break)
         header = [str(c) for c in df.columns]
     df.columns = range(df.shape[1])
     return _Sheet(header, df, lines, None, sep)
+
+
+def _csv_wide(raw: bytes, enc: str, sep: str, header: list, probs: _Problems) -> _Sheet:
+    """Read CSV bytes in which some line has more fields than the header.
+
+    pandas, sized by the header, would skip such a line; sized by a longer
+    first data line (``index_col=False``), it would cut the extra fields of
+    every line without a word. Here every line is read as wide as the widest
+    one (one more field than its count of separators, an upper bound), so no
+    field is lost: a line with a value beyond the header's columns is a
+    problem and is skipped; empty trailing fields (separators at the end of a
+    line, as some exports write) are not a problem.
+    """
+    sepb = sep.encode("ascii")
+    width = 1 + max(line.count(sepb) for line in re.split(rb"\r\n|\n|\r", raw))
+    want = len(header)
+    df = pd.read_csv(io.BytesIO(raw), sep=sep, dtype=object, keep_default_na=False, na_values=[""],
+                     skip_blank_lines=False, encoding=enc, engine="c", header=None, skiprows=1,
+                     names=range(max(width, want)), index_col=False)
+    filled = df.iloc[:, want:].notna().to_numpy()
+    bad = filled.any(axis=1)
+    lines = np.arange(2, len(df) + 2)
+    for i in np.flatnonzero(bad):
+        saw = want + 1 + int(np.flatnonzero(filled[i])[-1])
+        probs.add(int(lines[i]), None, f"has {saw} fields where the header has {want} "
+                                       f"(a stray '{sep}' or an unquoted decimal comma?)")
+    body = df.iloc[~bad, :want].reset_index(drop=True)
+    body.columns = range(want)
+    return _Sheet(list(header), body, lines[~bad], None, sep)
 
 
 def _cell_text(v):
@@ -254,7 +287,8 @@ def _load(path, kind: str, required: tuple[str, ...]) -> tuple[_Table | None, _P
     """Read an export of ``kind``: its required columns factorized, blank lines dropped, line numbers kept."""
     probs = _Problems(_scrub(str(path)))
     sh = _sheet(path, probs, lambda h: _check_header(h, probs, required),
-                empty=f"the file is empty: a {kind} export needs a header row with {list(required)}")
+                empty=f"the file is empty: {'an' if kind[0] in 'aeiou' else 'a'} {kind} export needs a header "
+                      f"row with {list(required)}")
     if sh is None:
         return None, probs
     names = [_norm_name(h) for h in sh.header]

@@ -276,7 +276,9 @@ def _bc_summary(fc) -> BusinessCaseSummary:
         price_level=int(getattr(base.case, "price_level", 2016) or 2016), n_resamples=int(fc.n_draws),
         seed=fc.seed if isinstance(fc.seed, (int, np.integer)) else None,
         note=" ".join(_sentence(n) for n in fc.notes),
-        measured=tuple(sorted({e.endpoint for e in fc.effects if e.endpoint and e.basis == "målt"})))
+        measured=tuple(sorted({e.endpoint for e in fc.effects if e.endpoint and e.basis == "målt"})),
+        measured_lines=tuple((e.endpoint, base.case.line_label(e.line)) for e in fc.effects
+                             if e.endpoint and e.basis == "målt"))
 
 
 def _sentence(note) -> str:

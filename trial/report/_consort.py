@@ -62,6 +62,10 @@ def _table(loss, lang):
 def flow_tables(flow, min_cell: int, lang: str = "da") -> dict:
     """The suppressed count tables behind the flow diagram: excluded, lost, not_analysed.
 
+    The diagram shows each arm's reasons and the arm's total, never a reason's
+    total over both arms, so only the columns are published lines
+    (``row_totals=False``).
+
     Flow data that already passed disclosure control (read back from a
     ``report_data.json``: hidden counts are None) keep those cells hidden, and
     a margin of a line with a hidden cell is hidden too.
@@ -70,7 +74,7 @@ def flow_tables(flow, min_cell: int, lang: str = "da") -> dict:
     for name in ("excluded", "lost", "not_analysed"):
         t = _table(getattr(flow, name), lang)
         out[name] = _already_suppressed(t, min_cell) if t.isna().any().any() else \
-            suppress(t, min_cell, total_label="total")
+            suppress(t, min_cell, total_label="total", row_totals=False)
     return out
 
 
@@ -85,7 +89,7 @@ def _already_suppressed(t: pd.DataFrame, min_cell: int) -> SuppressedTable:
     hidden.loc["total", t.columns] = hid.any(axis=0).to_numpy()
     hidden.loc["total", "total"] = bool(hid.to_numpy().any())
     return SuppressedTable(counts=full, hidden=hidden, primary=hidden.copy(), min_cell=min_cell,
-                           total_label="total")
+                           total_label="total", row_totals=False)
 
 
 def flow_hidden(flow, min_cell: int, lang: str = "da") -> dict:

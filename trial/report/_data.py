@@ -234,6 +234,9 @@ class BusinessCaseSummary:
     seed: int | None = None
     note: str = ""
     measured: tuple[str, ...] | None = None   # endpoints whose effect is measured in the trial (None: not recorded)
+    # (endpoint, row label as printed) of each line fed with a measured effect: the label carries the effect
+    # ("Botilbud SEL §107 (målt: -3,4 procentpoint)"), so it is masked where disclosure control hides the effect
+    measured_lines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -346,7 +349,10 @@ class ReportData:
         if self.business_case is not None:
             out["business_case.payback_years_total"] = self.business_case.payback_years_total
             out["business_case.payback_years_service"] = self.business_case.payback_years_service
-            out["business_case.prob_payback"] = self.business_case.prob_payback
+            # with the assumed effects alone every draw is the same case: no probability to compare (the report
+            # does not state one either)
+            out["business_case.prob_payback"] = (None if self.business_case.measured == ()
+                                                 else self.business_case.prob_payback)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
 
     def with_changes(self, previous: "ReportData | None") -> "ReportData":

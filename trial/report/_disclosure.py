@@ -15,10 +15,16 @@ shown. The rules follow Statistics Denmark's practice for tables of persons:
   cell is left, the total only when nothing else is left).
 * **Audit.** After suppression, each hidden cell's feasible range is computed by
   linear programming (:func:`scipy.optimize.linprog`) over all tables with the
-  shown cells and shown totals and non-negative hidden cells. The transportation
-  polytope is integral, so a range of width > 0 means at least two whole-number
-  values fit. If some range has width 0 (a pattern that the row/column rule
-  misses), another cell is hidden and the audit repeated.
+  shown cells and shown totals, against a reader who knows the rules: zeros are
+  shown, so a hidden positive cell is at least 1 (a hidden zero, possible only as
+  a last-resort complement, at least 0). Without that bound a line "x, 6, x;
+  total 8" passes (each x in 0..2) although every reader sees that both x are 1.
+  (No upper bound: a reader cannot tell a small cell from its complement, and a
+  table hidden whole would otherwise fail.) The constraint matrix is totally
+  unimodular and the bounds whole numbers, so the polytope is integral and a range of width > 0
+  means at least two whole-number values fit. If some range has width 0 (a
+  pattern that the row/column rule misses), another cell is hidden and the
+  audit repeated.
 
 ``min_cell`` comes from the protocol (``report.min_cell``, default 5) and is
 never below 3.
@@ -74,6 +80,7 @@ class SuppressedTable:
     primary: pd.DataFrame
     min_cell: int
     total_label: str = TOTAL
+    row_totals: bool = True
 
     @property
     def n_hidden(self) -> int:
@@ -116,7 +123,8 @@ def _validate_table(table) -> pd.DataFrame:
     return table.astype("int64")
 
 
-def suppress(table: pd.DataFrame, min_cell: int = 5, *, total_label: str = TOTAL) -> SuppressedTable:
+def suppress(table: pd.DataFrame, min_cell: int = 5, *, total_label: str = TOTAL,
+             row_totals: bool = True) -> SuppressedTable:
     """Suppress small counts in a two-way table and protect them from the margins.
 
     Parameters
@@ -128,6 +136,13 @@ def suppress(table: pd.DataFrame, min_cell: int = 5, *, total_label: str = TOTAL
         Counts from 1 to ``min_cell - 1`` are hidden. At least 3.
     total_label : str
         Label of the margin row and column.
+    row_totals : bool, default True
+        Whether the row totals (and the grand total) are published. False for
+        a table whose rows are shown only column by column, such as the flow
+        diagram's reasons for loss per arm: the reader then knows each column's
+        cells and its total, and nothing ties the columns together, so only the
+        columns are protected and audited (the margin column is still computed,
+        never shown).
 
     Returns
     -------
@@ -138,8 +153,9 @@ def suppress(table: pd.DataFrame, min_cell: int = 5, *, total_label: str = TOTAL
     Line rule: in every line (row or column of the table with margins) the
     number of hidden cells is 0 or at least 2. The audit then computes, for
     every hidden cell :math:`x_k`, :math:`\\min x_k` and :math:`\\max x_k`
-    subject to every shown row, column and grand total, shown cells fixed and
-    :math:`x \\ge 0`; any range of width 0 triggers one more suppression.
+    subject to every shown row, column and grand total, shown cells fixed,
+    :math:`x \\ge 1` for a hidden positive cell (zeros are shown, so a reader
+    knows it) and :math:`x \\ge 0` for a hidden zero; any range of width 0 triggers one more suppression.
     This is the usual "cell suppression problem" heuristic (cf. R package
     ``sdcTable``, method ``"SIMPLEHEURISTIC"``), audited exactly.
 
@@ -160,16 +176,17 @@ def suppress(table: pd.DataFrame, min_cell: int = 5, *, total_label: str = TOTAL
     primary = (vals >= 1) & (vals < min_cell)
     hidden = primary.copy()
     nr, nc = vals.shape
+    lines = _lines(*vals.shape, row_totals)
     for _ in range(vals.size + 1):
-        changed = _line_rule(vals, hidden)
+        changed = _line_rule(vals, hidden, lines)
         if not changed:
-            weak = _weak_cells(vals, hidden)
+            weak = _weak_cells(vals, hidden, lines)
             if not weak:
                 break
-            _hide_more(vals, hidden, weak[0])
+            _hide_more(vals, hidden, weak[0], lines)
     res = SuppressedTable(counts=full, hidden=pd.DataFrame(hidden, index=full.index, columns=full.columns),
                           primary=pd.DataFrame(primary, index=full.index, columns=full.columns),
-                          min_cell=min_cell, total_label=total_label)
+                          min_cell=min_cell, total_label=total_label, row_totals=row_totals)
     return res
 
 
@@ -189,48 +206,59 @@ def _pick(vals, hidden, cells):
     return min(cand, key=key)
 
 
-def _line_rule(vals, hidden) -> bool:
-    nr, nc = vals.shape
+def _lines(nr: int, nc: int, row_totals: bool = True) -> list[list[tuple[int, int]]]:
+    """The published additive lines of a table with margins: cells first, the line's total last.
+
+    Rows 0..nr-1 and columns 0..nc-1 of the full table (margins last). Without
+    published row totals only the inner columns remain (cells and column total).
+    """
+    cols = [[(i, j) for i in range(nr - 1)] + [(nr - 1, j)] for j in range(nc if row_totals else nc - 1)]
+    if not row_totals:
+        return cols
+    return [[(i, j) for j in range(nc - 1)] + [(i, nc - 1)] for i in range(nr)] + cols
+
+
+def _line_rule(vals, hidden, lines) -> bool:
     changed = False
-    for i in range(nr):
-        if hidden[i].sum() == 1:
-            c = _pick(vals, hidden, [(i, j) for j in range(nc)])
-            if c:
-                hidden[c] = True
-                changed = True
-    for j in range(nc):
-        if hidden[:, j].sum() == 1:
-            c = _pick(vals, hidden, [(i, j) for i in range(nr)])
+    for line in lines:
+        if sum(hidden[c] for c in line) == 1:
+            c = _pick(vals, hidden, line)
             if c:
                 hidden[c] = True
                 changed = True
     return changed
 
 
-def _hide_more(vals, hidden, cell):
-    i, j = cell
-    nr, nc = vals.shape
-    c = _pick(vals, hidden, [(i, jj) for jj in range(nc)] + [(ii, j) for ii in range(nr)])
+def _hide_more(vals, hidden, cell, lines):
+    cand = [c for line in lines if cell in line for c in line]
+    c = _pick(vals, hidden, cand)
     if c is None:  # pragma: no cover - a full line is hidden already
-        c = _pick(vals, hidden, [(a, b) for a in range(nr) for b in range(nc)])
+        c = _pick(vals, hidden, [c for line in lines for c in line])
     if c is not None:
         hidden[c] = True
 
 
-def _bounds_array(vals, hidden):
+def _bounds_array(vals, hidden, lines=None):
+    """(low, high) of every hidden cell by LP, as a reader who knows the rules can bound it.
+
+    A hidden cell with a positive count is at least 1 (zeros are shown), a hidden zero
+    at least 0: the true table is always feasible, and hiding a whole table always
+    leaves every range open above.
+    """
     from scipy.optimize import linprog
 
     nr, nc = vals.shape
-    idx = {c: k for k, c in enumerate(zip(*np.nonzero(hidden)))}
+    if lines is None:
+        lines = _lines(nr, nc)
+    # only cells on a published line are cells a reader sees (or sees hidden)
+    on_line = {c for line in lines for c in line}
+    idx = {c: k for k, c in enumerate(c for c in zip(*np.nonzero(hidden)) if c in on_line)}
     n = len(idx)
     if n == 0:
         return {}
     a_eq, b_eq = [], []
     # Each inner row: sum of inner cells = row total; each inner column likewise; the
-    # margin row/column: sum of margins = grand total. Lines are the rows 0..nr-1 and
-    # columns 0..nc-1 of the full table (with margins last).
-    lines = [[(i, j) for j in range(nc - 1)] + [(i, nc - 1)] for i in range(nr)]
-    lines += [[(i, j) for i in range(nr - 1)] + [(nr - 1, j)] for j in range(nc)]
+    # margin row/column: sum of margins = grand total (see _lines).
     for line in lines:
         row = np.zeros(n)
         rhs = 0.0
@@ -249,31 +277,34 @@ def _bounds_array(vals, hidden):
             b_eq.append(rhs)
     a_eq = np.array(a_eq) if a_eq else None
     b_eq = np.array(b_eq) if b_eq else None
+    bounds = [(1 if vals[c] > 0 else 0, None) for c in idx]     # idx's order is 0..n-1
     out = {}
     for c, k in idx.items():
         obj = np.zeros(n)
         obj[k] = 1
-        lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        hi = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        hi = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         low = lo.fun if lo.status == 0 else 0.0
         high = -hi.fun if hi.status == 0 else np.inf  # unbounded: nothing pins it down
         out[c] = (low, high)
     return out
 
 
-def _weak_cells(vals, hidden):
-    b = _bounds_array(vals, hidden)
+def _weak_cells(vals, hidden, lines=None):
+    b = _bounds_array(vals, hidden, lines)
     return [c for c, (lo, hi) in b.items() if hi - lo < 0.5]
 
 
 def cell_bounds(table: SuppressedTable) -> pd.DataFrame:
-    """Feasible range of each hidden cell (LP over non-negative completions).
+    """Feasible range of each hidden cell (LP over the completions a reader who knows the rules allows).
+
+    A hidden positive cell is at least 1 (zeros are shown), a hidden zero at least 0.
 
     Returns a frame with columns ``row, column, low, high, width``.
     """
     vals = table.counts.to_numpy()
     hidden = table.hidden.to_numpy()
-    b = _bounds_array(vals, hidden)
+    b = _bounds_array(vals, hidden, _lines(*vals.shape, table.row_totals))
     rows = [{"row": table.counts.index[i], "column": table.counts.columns[j], "low": lo, "high": hi,
              "width": hi - lo} for (i, j), (lo, hi) in b.items()]
     return pd.DataFrame(rows, columns=["row", "column", "low", "high", "width"])

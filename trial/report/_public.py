@@ -147,4 +147,20 @@ def disclose(data):
     return dataclasses.replace(
         data, enrollment=_enrollment(data.enrollment, k), flow=flow, balance=_balance(data.balance, k),
         effects=_effects(data.effects, k, h["followed_t"] or h["analysed_t"], h["followed_c"] or h["analysed_c"]),
-        weekly=_weekly(data.weekly, k), so_far=_so_far(getattr(data, "so_far", ()), k), disclosure_controlled=True)
+        weekly=_weekly(data.weekly, k), so_far=_so_far(getattr(data, "so_far", ()), k),
+        business_case=_business_case(data), disclosure_controlled=True)
+
+
+def _business_case(data):
+    """The business case with the labels of lines whose endpoint's row is hidden masked (the label
+    carries the measured effect)."""
+    from ._render import bc_hidden_labels, mask_bc_label
+
+    bc = data.business_case
+    masked = bc_hidden_labels(data)
+    if not masked:
+        return bc
+    tables = tuple(dataclasses.replace(t, rows=tuple((mask_bc_label(lbl) if lbl in masked else lbl, vals)
+                                                      for lbl, vals in t.rows)) for t in bc.tables)
+    lines = tuple((ep, mask_bc_label(lbl) if lbl in masked else lbl) for ep, lbl in bc.measured_lines)
+    return dataclasses.replace(bc, tables=tables, measured_lines=lines)

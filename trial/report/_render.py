@@ -57,6 +57,30 @@ def effect_hidden(e, min_cell: int) -> bool:
     return _small(tc, e.n_treatment, min_cell) or _small(cc, e.n_control, min_cell)
 
 
+MASKED_MEASURED_DA = "(målt; ikke vist af hensyn til diskretion)"
+
+
+def bc_hidden_labels(data) -> set:
+    """Business-case row labels that carry the effect of an endpoint whose row the report hides.
+
+    A line fed with a measured effect is labelled with it ("Botilbud SEL §107 (målt: -3,4
+    procentpoint)"); when :func:`effect_hidden` hides that endpoint's row, the label must not give
+    the difference back.
+    """
+    bc = getattr(data, "business_case", None)
+    if bc is None or not getattr(bc, "measured_lines", ()):
+        return set()
+    hidden = {e.endpoint for e in data.effects if effect_hidden(e, data.min_cell)}
+    return {lab for ep, lab in bc.measured_lines if ep in hidden}
+
+
+def mask_bc_label(label: str) -> str:
+    """``"Botilbud SEL §107 (målt: -3,4 procentpoint)"`` -> ``"Botilbud SEL §107 (målt; ikke vist af hensyn til
+    diskretion)"``: the line stays marked as measured, its effect is not shown."""
+    head, sep, _ = label.rpartition(" (målt: ")
+    return f"{head} {MASKED_MEASURED_DA}" if sep else label
+
+
 def balance_hidden(b, min_cell: int) -> bool:
     """True when a binary baseline row's share would reveal a group of fewer than ``min_cell`` citizens."""
     if b.kind != "binary":
@@ -97,7 +121,11 @@ class _Fmt:
     def years(self, y) -> str:
         if y is None or not math.isfinite(y):
             return "ikke inden for perioden" if self.da else "not within the period"
-        return f"{self.num(y, 1)} år" if self.da else f"{self.num(y, 1)} years"
+        # whole years as a municipal case prints them (BI25: 16,04 -> 16 år), the fraction beside
+        from ..business_case._case import whole_years
+
+        w = whole_years(y)
+        return f"{w} år ({self.num(y, 1)})" if self.da else f"{w} years ({self.num(y, 1)})"
 
     def kr1000(self, x) -> str:
         return self.num(x, 0)
@@ -188,18 +216,22 @@ def _summary(d, f: _Fmt) -> str:
                     "Med de skønnede effekter")
             s = (f"{lead}"
                  f" er tilbagebetalingstiden for den samlede økonomi {f.years(bc.payback_years_total)}")
-            if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
+            if _prob_shown(bc):
                 s += (f", og sandsynligheden for, at investeringen er tjent hjem inden for "
                       f"{bc.payback_horizon_years} år, er {f.pct(bc.prob_payback)}")
+            elif none_measured:
+                s += "; en sandsynlighed for tilbagebetaling kræver målte effekter og beregnes, når forsøget har skøn"
         else:
             lead = ("With the assumed effects (none measured yet)" if none_measured else
                     "With the trial's estimates where there are any, and the assumed effects otherwise"
                     if d.descriptive_only else "With the estimated effects")
             s = (f"{lead}"
                  f" the payback time on the total economy is {f.years(bc.payback_years_total)}")
-            if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
+            if _prob_shown(bc):
                 s += (f", and the probability that the investment has paid for itself within "
                       f"{bc.payback_horizon_years} years is {f.pct(bc.prob_payback)}")
+            elif none_measured:
+                s += "; a probability of payback needs measured effects and follows once the trial has estimates"
         after.append(s if s.endswith(".") else s + ".")
     body = f"<p>{escape(' '.join(parts))}</p>"
     if goals:
@@ -510,8 +542,10 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
             f"Amounts in DKK 1,000, {bc.price_level} prices. Savings are negative, costs positive.")
     out.append(f'<p class="note">{escape(unit)}</p>')
     tr = (lambda x: x) if f.da else bc_label_en
+    masked = bc_hidden_labels(d)
     for t in bc.tables:
-        rows = [[escape(tr(lbl))] + [f.kr1000(v) for v in vals] + [f.kr1000(sum(vals))] for lbl, vals in t.rows]
+        rows = [[escape(tr(mask_bc_label(lbl) if lbl in masked else lbl))] + [f.kr1000(v) for v in vals]
+                + [f.kr1000(sum(vals))] for lbl, vals in t.rows]
         rows.append([escape(t.total_label if f.da else "Total")] + [f.kr1000(v) for v in t.total]
                     + [f.kr1000(sum(t.total))])
         out.append(f'<div class="keep"><h3>{escape(tr(t.title))}</h3>')
@@ -522,7 +556,9 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
               f.years(bc.payback_years_total))]
     if bc.prob_payback is not None and math.isfinite(bc.prob_payback):
         items.append(((f"Sandsynlighed for tilbagebetaling inden for {bc.payback_horizon_years} år" if f.da else
-                       f"Probability of payback within {bc.payback_horizon_years} years"), f.pct(bc.prob_payback)))
+                       f"Probability of payback within {bc.payback_horizon_years} years"),
+                      f.pct(bc.prob_payback) if _prob_shown(bc) else
+                      ("– (ingen målte effekter endnu)" if f.da else "– (no measured effects yet)")))
     out.append(_table(["Nøgletal" if f.da else "Key figure", ""], [[escape(a), escape(b)] for a, b in items],
                       num_cols=(1,)))
     how = (f"Business casen er den offentliggjorte BI25-beregning, hvor de antagne effekter er erstattet af "
@@ -561,6 +597,60 @@ _BC_NOTES_DA = (
 )
 _BC_NOTE_FALLBACK_DA = "Business casen har en teknisk bemærkning (se business-case-kørslen)."
 
+# notes naming a list of endpoints ("the effects of a, b, c are drawn jointly …"): the ids become the
+# report's labels in both languages (a callable gets the match, the labels and whether the text is Danish)
+_ID_LIST = r"([a-z0-9_]+(?:, [a-z0-9_]+)*)"
+
+
+def _label_list(ids: str | None, labels: dict, da: bool) -> str:
+    """"a, b, c" of endpoint ids as the report's labels: "A, B og C" (first letters lower case inside a sentence)."""
+    names = []
+    for i in (ids or "").split(", "):
+        lab = labels.get(i.strip().lower(), i.strip())
+        names.append(lab[:1].lower() + lab[1:] if lab[:2] != lab[:2].upper() else lab)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + (" og " if da else " and ") + names[-1]
+
+
+def _joint_note(m, labels, da):
+    together, alone = _label_list(m.group(1), labels, da), m.group(2)
+    if da:
+        out = (f"Effekterne af {together} trækkes samlet (flerdimensional normalfordeling med den skønnede "
+               "kovarians mellem forskellene i gennemsnit), så sammenhængen mellem dem hos de samme borgere bevares")
+        return out + (f"; {_label_list(alone, labels, da)} trækkes uafhængigt." if alone else ".")
+    out = (f"The effects of {together} are drawn jointly (multivariate normal with the estimated covariance of the "
+           "differences in means, pairwise complete cases), so their correlation on the same citizens is kept")
+    return out + (f"; {_label_list(alone, labels, da)} drawn independently." if alone else ".")
+
+
+def _rescaled_note(m, labels, da):
+    who = _label_list(m.group(1), labels, da)
+    who = who[:1].upper() + who[1:]
+    if da:
+        return (f"{who}: de samlede træk er flyttet og skaleret til det anvendte skøn og dets standardfejl "
+                "(sammenhængen er taget fra forskellene i gennemsnit).")
+    return (f"{who}: the joint draws are recentred and rescaled to the estimate and standard error used "
+            "(correlation from the differences in means).")
+
+
+_BC_NOTES_LISTS = (
+    (rf"the effects of {_ID_LIST} are drawn jointly \(multivariate normal with the estimated covariance of the "
+     rf"differences in means, pairwise complete cases\), so their correlation on the same citizens is kept"
+     rf"(?:; {_ID_LIST} drawn independently)?\.?", _joint_note),
+    (rf"{_ID_LIST}: the joint draws are recentred and rescaled to the estimate and standard error used "
+     r"\(correlation from the differences in means\)\.?", _rescaled_note),
+    (r"(\d+) endpoint pair\(s\) have fewer than 2 citizens observed on both in an arm: their covariance there is "
+     r"taken as 0[;.]?",
+     lambda m, labels, da: (f"{m.group(1)} par af mål har færre end 2 borgere observeret på begge i en gruppe; deres "
+                            "kovarians dér er sat til 0." if da else m.group(0).rstrip(";.") + ".")),
+    (r"the pairwise-complete covariance matrix is not positive semi-definite \(smallest eigenvalue ([^)]*)\); "
+     r"negative eigenvalues were set to 0 before drawing\.?",
+     lambda m, labels, da: ("Kovariansmatricen fra parvist komplette observationer er ikke positiv semidefinit; "
+                            "negative egenværdier er sat til 0 før simuleringen." if da else
+                            m.group(0)[:1].upper() + m.group(0)[1:].rstrip(".") + ".")),
+)
+
 
 def _bc_note(note: str, da: bool, labels: dict | None = None) -> str:
     """The business case's notes in the report's language (a Danish sentence for each known English one).
@@ -576,10 +666,16 @@ def _bc_note(note: str, da: bool, labels: dict | None = None) -> str:
     labels = labels or {}
     if not da:
         out = note.replace(" (antaget)", "")
+        for pattern, fn in _BC_NOTES_LISTS:
+            out = re.sub(pattern, lambda m: fn(m, labels, False), out, flags=re.IGNORECASE)
         for ep, lab in labels.items():
             out = re.sub(rf"(?i)\b{re.escape(ep)}:", f"{lab}:", out)
         return out
     rest, found = note, []
+    for pattern, fn in _BC_NOTES_LISTS:
+        for m in list(re.finditer(pattern, rest, flags=re.IGNORECASE)):
+            found.append((m.start(), fn(m, labels, True)))
+        rest = re.sub(pattern, lambda m: " " * len(m.group(0)), rest, flags=re.IGNORECASE)
     for pattern, dk in _BC_NOTES_DA:
         for m in list(re.finditer(pattern, rest, flags=re.IGNORECASE)):
             groups = [labels.get(g.lower(), g) for g in m.groups()]
@@ -589,6 +685,12 @@ def _bc_note(note: str, da: bool, labels: dict | None = None) -> str:
     if rest.strip(" ."):
         out.append(_BC_NOTE_FALLBACK_DA)
     return " ".join(out)
+
+
+def _prob_shown(bc) -> bool:
+    """Whether the report states P(payback): only when some effect is measured. With the assumed effects
+    alone nothing is uncertain, every draw is the same case, and "100 pct." would read as a certainty."""
+    return bc.prob_payback is not None and math.isfinite(bc.prob_payback) and bc.measured != ()
 
 
 def _detectable(d, f: _Fmt) -> str:

@@ -237,6 +237,8 @@ def bc_label_en(text: str) -> str:
     if m:   # a line fed with a measured effect: "(målt: +9,9 procentpoint)"
         num = m.group(2).replace(".", "").replace(",", ".")
         tail = f"measured: {m.group(1)}{num} percentage points)"
+    elif sep and tail == "målt; ikke vist af hensyn til diskretion)":   # its effect hidden by disclosure control
+        tail = "measured; not shown for confidentiality)"
     if sep and head in _BC_EN:
         return f"{_BC_EN[head]} ({tail}"
     return f"{head} ({tail}" if sep else text

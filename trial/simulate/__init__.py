@@ -114,7 +114,7 @@ from ._chain import chain_expectations, resolve_effects
 from ._cohort import allocate_rehearsal, simulate_referrals
 from ._outcomes import observed_rates, simulate_outcomes
 from ._result import RehearsalResult, SimulationSettings
-from ._write import CSV_OPTIONS, rehearse, write_exports, write_outcome_exports
+from ._write import CSV_OPTIONS, register_arms, rehearse, write_exports, write_outcome_exports
 
 __all__ = [
     "FILES",
@@ -128,6 +128,7 @@ __all__ = [
     "write_exports",
     "write_outcome_exports",
     "rehearse",
+    "register_arms",
     "allocate_rehearsal",
     "resolve_effects",
     "chain_expectations",

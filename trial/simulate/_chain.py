@@ -230,10 +230,14 @@ def _solve_scales_uncached(protocol, plan: _Plan, shift: Mapping[str, float]) ->
     got, sc = moments(fit.x)
     bad = np.abs(got - targets) > 1e-7 * np.maximum(1.0, np.abs(targets))
     if bad.any():
-        k = free[int(np.argmax(bad))]
-        e = (plan.ord, plan.flx, plan.weeks)[k]
-        raise ParameterError("effects", f"{e.id!r}: the trajectory model cannot reach {targets[free.index(k)]:g} "
-                                        f"together with the other employment targets (closest {got[free.index(k)]:g})")
+        # one weekly chain carries all of them: name every target and what the chain gets, since
+        # the endpoint that misses need not be the one whose effect was changed
+        ids = [(plan.ord, plan.flx, plan.weeks)[k].id for k in free]
+        wanted = ", ".join(f"{i} {t:g}" for i, t in zip(ids, targets))
+        closest = ", ".join(f"{i} {g:.3g}" for i, g in zip(ids, got))
+        raise ParameterError("effects", f"the trajectory model cannot reach the values {wanted} together "
+                                        f"(control value + effect; closest it gets: {closest}); change the "
+                                        f"effect of one of them")
     return tuple(sc)
 
 

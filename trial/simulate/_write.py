@@ -157,3 +157,53 @@ def write_exports(protocol, n_referrals: int, out_dir, *, seed: int, effects: Ma
     The same seed writes byte-identical files.
     """
     return dict(rehearse(protocol, n_referrals, out_dir, seed=seed, effects=effects, arms=arms).paths)
+
+
+def register_arms(register, key, referrals: pd.DataFrame) -> pd.Series:
+    """The arms a trial register gave the simulated referrals, aligned with ``referrals``.
+
+    For a rehearsal through the command line (``trial simulate``, ``trial
+    init``, ``trial enroll``, then ``trial simulate --register``): the outcome
+    files are re-simulated under the register's own allocation, so the effects
+    the simulation puts into the treated citizens' histories are seen by
+    ``trial analyze`` (``trial demo`` does the same in one step).
+
+    Parameters
+    ----------
+    register : trial.register.Register
+        An open register in which the referrals were enrolled.
+    key : trial._keys.KeyFile
+        The register's own key file (its pseudonymisation key links the
+        synthetic CPR numbers to the register's pseudonyms; another register's
+        key is refused).
+    referrals : DataFrame
+        :func:`simulate_referrals` of the same protocol, number and seed.
+
+    Returns
+    -------
+    Series of float
+        1 treatment, 0 control, NaN not randomized; index of ``referrals``.
+
+    Raises
+    ------
+    ParameterError
+        None of the register's citizens is among the referrals, or some are
+        missing (another seed or number of referrals than the enrolled file).
+    """
+    from ..intake import pseudonymise
+
+    register.check_key(key)
+    enr = register.enrollments()
+    pseudo = pseudonymise(referrals["cpr"], key.pseudonym_key)
+    arm_of = dict(zip(enr["pseudonym"], enr["treatment"].astype(float)))
+    arms = pd.Series([arm_of.get(p, np.nan) for p in pseudo], index=referrals.index, dtype=float)
+    found = int(arms.notna().sum())
+    if len(enr) == 0:
+        raise ParameterError("register", f"{register.target} has no randomized citizens yet: run `trial enroll` "
+                                         f"with the simulated referrals.csv first")
+    if found < len(enr):
+        raise ParameterError("register", f"{len(enr) - found} of the {len(enr)} citizens randomized in "
+                                         f"{register.target} are not among the {len(referrals)} simulated "
+                                         f"referrals: use the --seed and --n-referrals (and protocol) that wrote "
+                                         f"the referrals.csv that was enrolled")
+    return arms
