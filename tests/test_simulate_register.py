@@ -62,7 +62,9 @@ def test_cli_rewrites_outcomes_so_the_analysis_sees_the_effect(rehearsal, capsys
 
     with Register.open(reg) as r:
         arms = register_arms(r, load_key_file(reg + ".key"), simulate_referrals(r.protocol, 400, seed=11))
-        lib = rehearse(r.protocol, 400, tmp / "lib", seed=11, effects={**resolve_effects(r.protocol, None), "ordinary_employment": 0.15}, arms=arms)
+        effects = {**resolve_effects(r.protocol, None), "ordinary_employment": 0.15}
+        # (synthetic CPR numbers: a `cpr_input*` folder, exempt from the session's CPR scan)
+        lib = rehearse(r.protocol, 400, tmp / "cpr_input_lib", seed=11, effects=effects, arms=arms)
     for k, path in lib.paths.items():
         assert (ex / path.name).read_bytes() == path.read_bytes(), k
     assert main(["outcomes", "load", "--register", reg, "--status", str(ex / "status.csv"), "--events",
