@@ -26,6 +26,7 @@ def _legacy(path, src) -> None:
     """A key file as written before `rehearsal` and `mode` existed (same secrets as ``src``)."""
     d = json.loads(src.read_text())
     path.write_text(json.dumps({k: d[k] for k in ("version", "pseudonym_key", "allocation_secret")}))
+    path.chmod(0o600)
 
 
 def test_created_keys_record_rehearsal(tmp_path):
@@ -154,3 +155,29 @@ def test_cli_init_failure_leaves_no_new_key(tmp_path, protocol, capsys):
                  str(tmp_path / "new.key")])
     assert code == 2 and "exists already" in capsys.readouterr().err
     assert not (tmp_path / "new.key").exists()
+
+
+def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path, capsys):
+    import os
+    import warnings
+
+    from trial.exceptions import TrialWarning
+
+    if os.name != "posix":
+        pytest.skip("file modes are POSIX")
+    reg, key = tmp_path / "r.sqlite", tmp_path / "r.sqlite.key"
+    assert main(["init", "--protocol", "protocols/ressourceforloeb.toml", "--register", str(reg)]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrialWarning)
+        load_key_file(key)                                  # created 0600: no warning
+        key.chmod(0o644)                                    # e.g. a copy or a restore from an archive
+        with pytest.raises(TrialWarning, match=r"can be read or changed by other users \(mode 0644\); "
+                                               r"restrict it: chmod 600"):
+            load_key_file(key)
+    capsys.readouterr()
+    assert main(["verify", "--register", str(reg)]) == 0          # still works ...
+    err = capsys.readouterr().err
+    assert err.count("trial: warning: key file") == 1 and "chmod 600" in err    # ... and says so once
+    key.chmod(0o600)
+    assert main(["verify", "--register", str(reg)]) == 0
+    assert "warning" not in capsys.readouterr().err

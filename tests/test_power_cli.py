@@ -111,3 +111,14 @@ def test_solves_for_the_control_size(capsys):
     # MDE contract unchanged; --n-control still required when only one of --p-treatment/--power is given
     assert main(["power", "--p-control", "0.05", "--n-treatment", "100", "--power", "0.8"]) == 2
     assert "--n-control" in capsys.readouterr().err
+
+
+def test_a_percentage_given_for_a_share_gets_a_hint(capsys):
+    from trial.cli import main
+
+    assert main(["power", "--p-control", "5", "--p-treatment", "0.1", "--n-treatment", "100",
+                 "--n-control", "300"]) == 2
+    assert "`p_control` must be a number in (0, 1); got 5.0 (a share: 0.05 for 5 %)" in capsys.readouterr().err
+    assert main(["power", "--p-control", "0.05", "--p-treatment", "150", "--n-treatment", "100",
+                 "--n-control", "300"]) == 2
+    assert "(a share" not in capsys.readouterr().err               # 150 cannot be a percentage of a share

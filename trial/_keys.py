@@ -143,6 +143,7 @@ def load_key_file(path: str | os.PathLike) -> KeyFile:
     """
     path = Path(path)
     payload = _read_payload(path)
+    _warn_if_readable_by_others(path)
     try:
         pk, secret = bytes.fromhex(payload["pseudonym_key"]), bytes.fromhex(payload["allocation_secret"])
     except (ValueError, KeyError, TypeError):
@@ -155,6 +156,29 @@ def load_key_file(path: str | os.PathLike) -> KeyFile:
     if mode is not None and mode not in KEY_MODES:
         raise RegisterError(f"key file {path}: `mode` must be one of {', '.join(KEY_MODES)}; got {mode!r}")
     return KeyFile(str(path), pk, secret, rehearsal=rehearsal, mode=mode)
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    """Warn (TrialWarning) when group or others may read or write the key file (POSIX only).
+
+    The key file holds the pseudonymisation key and the allocation secret:
+    whoever reads it can link pseudonyms to CPR numbers and foresee the next
+    allocation. It is created 0600; a copy or an archive restore may widen it.
+    """
+    if os.name != "posix":
+        return
+    import stat
+    import warnings
+
+    from .exceptions import TrialWarning
+
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        warnings.warn(TrialWarning(f"key file {path} can be read or changed by other users (mode {mode:04o}); "
+                                   f"restrict it: chmod 600 {path}"), stacklevel=3)
 
 
 def _is_seeded(key: KeyFile) -> bool:

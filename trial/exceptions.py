@@ -127,3 +127,13 @@ class BusinessCaseError(TrialError):
 
 
 __all__.append("BusinessCaseError")
+
+
+class TrialWarning(UserWarning):
+    """Something works but should be put right (e.g. a key file other users can read).
+
+    The command line prints it as ``trial: warning: …`` on standard error.
+    """
+
+
+__all__ += ["TrialWarning"]

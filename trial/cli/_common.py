@@ -90,8 +90,23 @@ def run_command(args) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (e.g. called from a test runner thread)
         pass
+    import warnings
+
+    from ..exceptions import TrialWarning
+
+    shown_before = warnings.showwarning
+
+    def _show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, TrialWarning):
+            print(f"trial: warning: {message}", file=sys.stderr)
+        else:
+            shown_before(message, category, filename, lineno, file, line)
+
     try:
-        code = args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TrialWarning)
+            warnings.showwarning = _show
+            code = args.func(args)
     except TrialError as exc:
         if getattr(args, "json", False):
             print_json({"error": type(exc).__name__, "message": str(exc),

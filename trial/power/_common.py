@@ -28,7 +28,10 @@ def check_number(name: str, value, *, lo=None, hi=None, lo_open=True, hi_open=Tr
     bad = ((lo is not None and (v <= lo if lo_open else v < lo))
            or (hi is not None and (v >= hi if hi_open else v > hi)))
     if bad:
-        raise ParameterError(name, f"must be a number{_interval(lo, hi, lo_open, hi_open)}; got {value!r}")
+        hint = ""
+        if lo == 0 and hi == 1 and 1 < v <= 100:      # a percentage given for a share
+            hint = f" (a share: {v / 100:g} for {v:g} %)"
+        raise ParameterError(name, f"must be a number{_interval(lo, hi, lo_open, hi_open)}; got {value!r}{hint}")
     return v
 
 
