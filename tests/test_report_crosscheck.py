@@ -48,8 +48,11 @@ def outputs(tmp_path_factory):
     with Register.open(r) as reg:
         cap["data"] = json.loads(reg.report_snapshot(quarter=cap["report"]["quarter"])["json"])
     cap["analyze"] = run(["analyze", "--register", r, "--n-resamples", "50", "--json"])
-    # no --seed: the documented default (the protocol's allocation seed) is the report's
-    cap["bc"] = run(["business-case", "--register", r, "--json"])
+    # no --seed: the documented default (the protocol's allocation seed) is the report's. The report leaves
+    # out a measured effect whose endpoint it hides (its amounts would give it back): `--withhold` the same
+    withheld = cap["data"]["business_case"]["withheld"]
+    cap["bc"] = run(["business-case", "--register", r, "--json"] + [a for ep in withheld for a in ("--withhold", ep)])
+    cap["bc_all"] = run(["business-case", "--register", r, "--json"])
     cap["register"], cap["tmp"] = r, tmp
     return cap
 
@@ -111,8 +114,36 @@ def test_one_default_seed_for_report_cli_and_demo(outputs):
     bc_file.unlink()
     rep = outputs["data"]["business_case"]
     assert demo["seed"] == outputs["bc"]["seed"]
-    assert _close(demo["p_payback_within"], rep["prob_payback"]) and _close(demo["npv"], outputs["bc"]["npv"])
-    assert demo["payback_years_total_quantiles"] == outputs["bc"]["payback_years_total_quantiles"]
+    # the demo's business_case.json is the analyst's case (every measured effect), as the CLI without --withhold
+    bc_all = outputs["bc_all"]
+    assert _close(demo["p_payback_within"], bc_all["p_payback_within"]) and _close(demo["npv"], bc_all["npv"])
+    assert demo["payback_years_total_quantiles"] == bc_all["payback_years_total_quantiles"]
+    if not rep["withheld"]:
+        assert _close(demo["p_payback_within"], rep["prob_payback"])
+
+
+def test_report_withholds_exactly_the_hidden_measured_effects(outputs):
+    """An effect the report hides (a group below min_cell) must not come back through the business-case
+    amounts (effect x citizens x price): the report's case keeps the assumed effect for its line."""
+    from trial.report._render import effect_hidden
+    from trial.report._data import EffectRow
+
+    data, public = outputs["data"], outputs["public"]
+    rep = data["business_case"]
+    fields = set(EffectRow.__dataclass_fields__)
+    hidden = {e["endpoint"] for e in data["effects"]
+              if effect_hidden(EffectRow(**{k: v for k, v in e.items() if k in fields}), data["min_cell"])}
+    measured_all = set(outputs["bc_all"].get("measured", [])) or {
+        e["endpoint"] for e in outputs["bc_all"]["effects"] if e.get("basis") == "målt"}
+    assert rep["withheld"] == sorted(hidden & measured_all)
+    assert rep["withheld"], "the fixture register (200 referrals) should have a hidden measured effect"
+    assert outputs["bc"]["withheld"] == rep["withheld"]
+    for ep in rep["withheld"]:
+        assert ep not in rep["measured"]                            # its line is antaget in the report
+        (pe,) = [e for e in public["effects"] if e["endpoint"] == ep]
+        assert pe["estimate"] is None                               # and the effect itself is hidden
+    # the withheld case differs from the analyst's (else the test could not fail)
+    assert not _close(outputs["bc"]["npv"], outputs["bc_all"]["npv"])
 
 
 def _leaves(obj, path=()):
@@ -141,3 +172,14 @@ def test_report_data_json_is_the_snapshot_with_blanks(outputs):
     for e, p in zip(outputs["report"]["effects"], outputs["public"]["effects"]):
         assert (e["estimate"], e["ci_low"], e["ci_high"]) == (p["estimate"], p["ci_low"], p["ci_high"])
         assert e["hidden"] == (p["estimate"] is None and p["type"] == "binary")
+
+
+def test_withhold_names_the_endpoints_and_needs_measured_effects(outputs, capsys):
+    r = outputs["register"]
+    capsys.readouterr()
+    assert main(["business-case", "--register", r, "--withhold", "employment"]) == 2
+    err = capsys.readouterr().err
+    assert "`--withhold`: must be an endpoint id of the protocol (" in err and "ordinary_employment" in err
+    assert "got 'employment'" in err
+    assert main(["business-case", "trial/data/bi25.toml", "--withhold", "par107"]) == 2
+    assert "needs --register R or --effects FILE" in capsys.readouterr().err

@@ -128,6 +128,32 @@ def effects_from_analysis(table, protocol=None) -> dict:
     return MeasuredEffects(out, analysis=analysis)
 
 
+def withhold_effects(effects, endpoints) -> dict:
+    """The effects without those of ``endpoints``: their driver lines keep the case's assumed effect.
+
+    The quarterly report uses it for an endpoint whose result disclosure
+    control hides (a group of fewer than ``min_cell`` citizens): a line fed
+    with the measured effect would give the hidden difference back through its
+    amounts (effect x citizens x price). ``trial business-case --withhold``
+    gives the same case. Effects from :func:`effects_from_analysis` keep their
+    analysis, so the remaining measured effects are still drawn jointly.
+
+    Parameters
+    ----------
+    effects : mapping endpoint id -> effect
+    endpoints : iterable of str
+
+    Returns
+    -------
+    dict (a :class:`MeasuredEffects` when ``effects`` is one)
+    """
+    drop = {str(e) for e in endpoints}
+    kept = {k: v for k, v in effects.items() if k not in drop}
+    if isinstance(effects, MeasuredEffects):
+        return MeasuredEffects(kept, analysis=effects.analysis)
+    return kept
+
+
 def goal_effects(protocol, *, n_treatment: int | None = None, n_control: int | None = None) -> dict:
     """The protocol's goals as effects, with the standard error a binary endpoint would have
     (``sqrt(p1(1-p1)/n_t + p0(1-p0)/n_c)``) at the planned group sizes; all marked assumed."""

@@ -34,6 +34,10 @@ def add_parser(sub) -> None:
     p.add_argument("--payback-within", type=int, default=10, help="N in P(payback within N years) (default 10)")
     p.add_argument("--discount-rate", type=float, default=None,
                    help="discount rate for the NPV (default the case's; 0.04 for 2013-2020 price levels)")
+    p.add_argument("--withhold", action="append", default=[], metavar="ENDPOINT",
+                   help="with --register or --effects: leave this endpoint's measured effect out, so its line "
+                        "keeps the case's assumed effect (repeat for several); the quarterly report does this for "
+                        "an effect that disclosure control hides, and lists them as business_case.withheld")
     p.add_argument("--strict", action="store_true", help="exit 1 when a consistency warning is raised")
     add_json_flag(p)
     p.set_defaults(func=run, _parser=p)
@@ -112,6 +116,9 @@ def run(args) -> int:
             raise BusinessCaseError("--as-of", f"must be a date written YYYY-MM-DD; got {args.as_of!r}") from None
     if args.discount_rate is not None and not 0 <= args.discount_rate <= 0.5:
         raise BusinessCaseError("--discount-rate", f"must be from 0 to 0.5 (0.04 = 4 %); got {args.discount_rate}")
+    if args.withhold and not (args.effects or args.register):
+        raise BusinessCaseError("--withhold", "leaves a measured effect out, so it needs --register R or "
+                                              "--effects FILE")
     if not (args.effects or args.register):
         case = load_case(args.case)
         if args.discount_rate is not None:
@@ -131,6 +138,16 @@ def run(args) -> int:
         effects = _load_effects(args.effects)
     else:
         effects, meta, protocol = _effects_from_register(args.register, args.protocol, args.as_of)
+    if args.withhold:
+        from ..business_case import withhold_effects
+
+        ids = [e.id for e in protocol.endpoints]
+        for ep in args.withhold:
+            if ep not in ids:
+                raise BusinessCaseError("--withhold", f"must be an endpoint id of the protocol ({', '.join(ids)}); "
+                                                      f"got {ep!r}")
+        effects = withhold_effects(effects, args.withhold)
+        meta = {**meta, "withheld": sorted(set(args.withhold))}
     # one documented default for the draws: the protocol's allocation seed (as the quarterly report and the demo)
     seed = args.seed if args.seed is not None else default_seed(protocol)
     case = load_case(args.case) if args.case else None

@@ -10,6 +10,7 @@ the ReportData.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 
@@ -233,16 +234,22 @@ def _detectable(proto, effects: tuple[EffectRow, ...], flow: FlowData) -> tuple[
 _BC_TABLES = ("section1", "table1", "table2", "table3")
 
 
-def _business_case(proto, analysis, rng) -> tuple[BusinessCaseSummary | None, str]:
-    """The business case fed with the analysis' estimates (None and a note when it cannot be)."""
+def _business_case(proto, analysis, rng, withhold=()) -> tuple[BusinessCaseSummary | None, str]:
+    """The business case fed with the analysis' estimates (None and a note when it cannot be).
+
+    ``withhold``: endpoints whose results disclosure control hides; a measured effect among them is
+    left out (its line keeps the assumed effect), since the line's amounts would give it back.
+    """
     if proto.business_case is None:
         return None, "no_case"
-    from ..business_case import effect_fed_case, effects_from_analysis
+    from ..business_case import effect_fed_case, effects_from_analysis, withhold_effects
 
     # before the first outcome upload nothing is measured: the case with its assumed effects (antaget)
     effects = effects_from_analysis(analysis, proto) if analysis is not None else {}
-    fc = effect_fed_case(effects, protocol=proto, rng=rng)
-    return _bc_summary(fc), ("" if analysis is not None else "no_analysis")
+    withheld = tuple(sorted(set(withhold) & set(effects)))
+    fc = effect_fed_case(withhold_effects(effects, withheld), protocol=proto, rng=rng)
+    summary = dataclasses.replace(_bc_summary(fc), withheld=withheld)
+    return summary, ("" if analysis is not None else "no_analysis")
 
 
 def _bc_summary(fc) -> BusinessCaseSummary:
@@ -368,7 +375,10 @@ def assemble_from_register(register, *, quarter: str | None, lang: str, rng=None
     effects = _effects(table, proto, descriptive)
     so_far_rows = _so_far(register, proto, effects, as_of) if analysis is not None else ()
     # the AnalysisResult (not only its table): the measured effects are drawn jointly, as the CLI draws them
-    bc, _ = _business_case(proto, analysis, seed)
+    from ._render import effect_hidden
+
+    hidden_effects = tuple(e.endpoint for e in effects if effect_hidden(e, min_cell))
+    bc, _ = _business_case(proto, analysis, seed, withhold=hidden_effects)
     detect = _detectable(proto, effects, flow)
 
     # --- data quality ---------------------------------------------------------------

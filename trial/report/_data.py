@@ -237,6 +237,9 @@ class BusinessCaseSummary:
     # (endpoint, row label as printed) of each line fed with a measured effect: the label carries the effect
     # ("Botilbud SEL §107 (målt: -3,4 procentpoint)"), so it is masked where disclosure control hides the effect
     measured_lines: tuple[tuple[str, str], ...] = ()
+    # measured effects left out of the case because disclosure control hides their endpoint (the line keeps the
+    # assumed effect; `trial business-case --withhold` gives the same case)
+    withheld: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

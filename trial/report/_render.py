@@ -572,7 +572,15 @@ def _business(d, f: _Fmt, b64: str | None) -> str:
                "med de antagne effekter (antaget); den bliver opdateret, når forsøget har skøn." if f.da else
                "No effects have been measured in the trial yet, so the business case shows the published BI25 "
                "calculation with its assumed effects; it is updated as the trial produces estimates.")
-    note = _bc_note(bc.note, f.da, {e.endpoint: (e.label_da if f.da else e.label_en) for e in d.effects})
+    labels = {e.endpoint: (e.label_da if f.da else e.label_en) for e in d.effects}
+    withheld = tuple(getattr(bc, "withheld", ()) or ())
+    if withheld:
+        names = ", ".join(labels.get(ep, ep) for ep in withheld)
+        how += (f" Effekten på {names} er målt, men vises ikke af hensyn til diskretion; derfor regner business "
+                f"casen her med den antagne effekt (antaget), så beløbene ikke afslører den." if f.da else
+                f" The effect on {names} is measured but not shown for confidentiality; the business case "
+                f"therefore uses the assumed effect there (assumed), so the amounts do not reveal it.")
+    note = _bc_note(bc.note, f.da, labels)
     out.append(f'<p class="note">{escape(how)}{(" " + escape(note)) if note else ""}</p>')
     if b64:
         cap = ("Figur 4. Akkumuleret nettoudgift (investering plus varige ændringer) år for år; under nul er "
