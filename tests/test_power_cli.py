@@ -122,3 +122,19 @@ def test_a_percentage_given_for_a_share_gets_a_hint(capsys):
     assert main(["power", "--p-control", "0.05", "--p-treatment", "150", "--n-treatment", "100",
                  "--n-control", "300"]) == 2
     assert "(a share" not in capsys.readouterr().err               # 150 cannot be a percentage of a share
+
+
+def test_a_target_power_at_or_below_alpha_is_refused(capsys):
+    from trial.cli import main
+    from trial.exceptions import ParameterError
+    from trial.power import power_two_means, power_two_proportions
+
+    # before: MDE 0 ("p_treatment 0.05, difference 0") without a word on why
+    assert main(["power", "--p-control", "0.05", "--n-treatment", "100", "--n-control", "300", "--power",
+                 "0.01"]) == 2
+    assert "`power` must be above alpha (0.05)" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match="above alpha"):
+        power_two_means(sd=1.0, n_control=100, n_treatment=100, power=0.05)
+    # just above alpha is a question with an answer
+    r = power_two_proportions(p_control=0.3, n_control=100, n_treatment=100, power=0.06, method="normal_unpooled")
+    assert r.treatment_value > 0.3

@@ -219,3 +219,25 @@ def test_love_plot_of_an_empty_register_warns_nothing():
         fig = plot_balance(res)
     assert fig.axes[0].get_xlim() == (-0.25, 0.25)
     plt.close(fig)
+
+
+def test_a_date_with_a_time_of_day_is_named_as_such(indir, tmp_path):
+    """An Excel date cell with a time (14:30) was refused with the generic date message."""
+    import pandas as pd
+
+    p = _write(indir, "ref.csv", [HEADER.replace(",", ";"), "010180-1234;2016-10-03 14:30:00;101;ressourceforloeb;0;3;1",
+                                  "020180-1234;32.10.2016;101;ressourceforloeb;0;3;1"])
+    with pytest.raises(IntakeError) as ei:
+        intake.read_referrals(p, key=KEY)
+    got = {pr.row: pr.message for pr in ei.value.problems}
+    assert got[2].startswith("holds a date with a time of day; must be a date written YYYY-MM-DD")
+    assert "got '2016-10-03 14:30:00'" in got[2]
+    assert "time of day" not in got[3]                  # a date that does not exist keeps its own message
+    # the same from a workbook cell holding a date and a time
+    x = indir / "ref.xlsx"
+    cols = HEADER.split(",")
+    pd.DataFrame([["010180-1234", pd.Timestamp("2016-10-03 14:30"), 101, "ressourceforloeb", 0, 3, 1]],
+                 columns=cols).to_excel(x, index=False)
+    with pytest.raises(IntakeError) as ei:
+        intake.read_referrals(x, key=KEY)
+    assert any(pr.message.startswith("holds a date with a time of day") for pr in ei.value.problems)

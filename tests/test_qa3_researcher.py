@@ -41,6 +41,15 @@ def test_diagnose_refuses_a_control_group_too_small_to_estimate(capsys, size):
     assert "`n_control` must be a whole number of at least 2" in err and "Warning" not in err
 
 
+def test_diagnose_notes_a_tiny_arm_and_counts_trials_without_a_standard_error(protocol):
+    r = diagnose(protocol, n_sims=200, rng=1, n_control=5, progress=False)
+    assert any("an arm of 5 citizens leaves Lin's adjustment" in n for n in r.notes)
+    rows = r.to_frame()
+    lin = rows[rows["estimator"] == "lin_hc2"]
+    assert (lin["undefined_share"] > 0).any()           # saturated fits: no finite SE, counted as undefined
+    assert not any("an arm of" in n for n in diagnose(protocol, n_sims=20, rng=1, progress=False).notes)
+
+
 def test_diagnose_api_checks_arm_sizes(protocol):
     with pytest.raises(ParameterError, match="n_treatment"):
         diagnose(protocol, n_sims=10, rng=1, n_treatment=1, progress=False)

@@ -124,6 +124,9 @@ def spec_from_protocol(protocol, *, effects="goal", n_control=None, n_treatment=
         raise ParameterError("n_treatment", "is needed: the protocol sets no capacity")
     n1 = check_n("n_treatment", n1)
     n0 = check_n("n_control", n0)
+    if min(n1, n0) < 10:
+        notes.append(f"an arm of {min(n1, n0)} citizens leaves Lin's adjustment (4 covariates, 5 coefficients per "
+                     f"arm) almost no residual degrees of freedom: its lin_hc2 power and coverage are not meaningful")
     ratio = protocol.allocation.ratio
     scheme = protocol.allocation.scheme
     when_full = protocol.allocation.when_full

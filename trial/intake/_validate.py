@@ -20,6 +20,15 @@ _DATE_FORMATS = ((re.compile(r"^(19|20)\d\d-\d\d-\d\d$"), "%Y-%m-%d"),
                  (re.compile(r"^\d\d-\d\d-(19|20)\d\d$"), "%d-%m-%Y"),
                  (re.compile(r"^\d\d\.\d\d\.(19|20)\d\d$"), "%d.%m.%Y"))
 _DATE_HELP = "a date written YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY"
+_DATE_TIME = re.compile(r"^((19|20)\d\d-\d\d-\d\d|\d\d[-.]\d\d[-.](19|20)\d\d)[ T]\d\d?:\d\d")
+
+
+def _date_problem(value) -> str:
+    """The message for a cell that is not a date in one of the accepted forms."""
+    if _DATE_TIME.match(str(value)):
+        return (f"holds a date with a time of day; must be {_DATE_HELP} (format the column as a date without "
+                f"time in Excel, or export the date only); got {_safe(value)}")
+    return f"must be {_DATE_HELP}; got {_safe(value)}"
 
 
 def _take(per_unique: np.ndarray, codes: np.ndarray, fill) -> np.ndarray:
@@ -79,7 +88,7 @@ def _date_column(t: _Table, col: str, probs: _Problems, *, required: bool) -> np
     if required and len(rows_missing):
         probs.add_rows(rows_missing, col, lambda i: f"value is missing; must be {_DATE_HELP}")
     r_unform = np.flatnonzero(_take(unform, codes, False))
-    probs.add_rows(r_unform, col, lambda i: f"must be {_DATE_HELP}; got {_safe(uniq[codes[i]])}")
+    probs.add_rows(r_unform, col, lambda i: _date_problem(uniq[codes[i]]))
     r_nonex = np.flatnonzero(_take(nonexist, codes, False))
     probs.add_rows(r_nonex, col, lambda i: f"date {_safe(uniq[codes[i]])} does not exist")
     out = _take(uval.astype("datetime64[ns]"), codes, np.datetime64("NaT"))

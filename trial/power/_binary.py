@@ -19,6 +19,7 @@ from scipy import optimize, special, stats
 
 from ..exceptions import ParameterError
 from ._common import (check_alpha, check_alternative, check_direction, check_n, check_number, check_power,
+                      check_power_above_alpha,
                       check_probability, exactly_one_missing)
 from ._results import MethodComparison, PowerResult
 
@@ -631,6 +632,7 @@ def power_two_proportions(*, p_control, p_treatment=None, n_control=None, n_trea
     n0 = check_n("n_control", n_control, allow_none=True)
     target = check_power(power)
     alpha = check_alpha(alpha)
+    check_power_above_alpha(target, alpha)
     alternative = check_alternative(alternative)
     if method not in BINARY_METHODS:
         raise ParameterError("method", f"must be one of {', '.join(BINARY_METHODS)}; got {method!r}")

@@ -57,6 +57,14 @@ def check_power(power, allow_none=True) -> float | None:
     return check_number("power", power, lo=0.0, hi=1.0, allow_none=allow_none)
 
 
+def check_power_above_alpha(target, alpha) -> None:
+    """Refuse a target power at or below alpha: without any effect a test already rejects with probability
+    about alpha, so such a target asks for no effect at all (the solver would return a difference of 0)."""
+    if target is not None and alpha is not None and target <= alpha:
+        raise ParameterError("power", f"must be above alpha ({alpha:g}): with no effect at all the test rejects "
+                                      f"with probability about alpha; got {target:g}")
+
+
 def check_n(name: str, value, *, minimum: int = 2, allow_none=False) -> int | None:
     """A whole number of citizens (at least ``minimum``)."""
     if value is None and allow_none:

@@ -7,6 +7,7 @@ from ..exceptions import ParameterError
 from ._binary import (BINARY_METHODS, EXACT_METHODS, _analytic_power, _power_fn, _solve_effect, exact_coverage,
                       exact_size, power_two_proportions)
 from ._common import (check_alpha, check_alternative, check_direction, check_n, check_number, check_power,
+                      check_power_above_alpha,
                       check_probability)
 from ._other import power_rates, power_time_to_event, power_two_means
 from ._results import BreakEvenResult, CapacityResult, PowerCurve, ProtocolPower
@@ -52,6 +53,7 @@ def power_by_control_size(*, p_control, p_treatment, n_treatment=100, control_si
         raise ParameterError("control_sizes", "must list at least one control-group size; got none")
     alpha, alternative = check_alpha(alpha), check_alternative(alternative)
     target = check_power(power, allow_none=False)
+    check_power_above_alpha(target, alpha)
     method = _method(method)
     if direction is None:
         direction = "increase" if p1 > p0 else "decrease"

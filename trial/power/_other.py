@@ -8,6 +8,7 @@ from scipy import optimize, stats
 
 from ..exceptions import ParameterError
 from ._common import (check_alpha, check_alternative, check_direction, check_n, check_number, check_power,
+                      check_power_above_alpha,
                       check_probability, exactly_one_missing)
 from ._results import PowerResult
 
@@ -82,6 +83,7 @@ def power_two_means(*, sd, mean_control=0.0, mean_treatment=None, n_control=None
     n0 = check_n("n_control", n_control, allow_none=True)
     target = check_power(power)
     alpha = check_alpha(alpha)
+    check_power_above_alpha(target, alpha)
     alternative = check_alternative(alternative)
     solve = exactly_one_missing(power=target, mean_treatment=m1, n_control=n0)
     common = dict(outcome="continuous", method="t", control_value=m0, n_treatment=n1, alpha=alpha,
@@ -146,6 +148,7 @@ def power_rates(*, rate_control, rate_treatment=None, n_control=None, n_treatmen
     t = check_number("exposure", exposure, lo=0)
     k = check_number("dispersion", dispersion, lo=0, lo_open=False)
     alpha = check_alpha(alpha)
+    check_power_above_alpha(target, alpha)
     alternative = check_alternative(alternative)
     solve = exactly_one_missing(power=target, rate_treatment=r1, n_control=n0)
     method = "negbin_wald" if k > 0 else "poisson_wald"
@@ -230,6 +233,7 @@ def events_needed(*, hazard_ratio, power=0.8, alpha=0.05, alternative="two-sided
         raise ParameterError("hazard_ratio", "must differ from 1; got 1")
     pw = check_power(power, allow_none=False)
     alpha = check_alpha(alpha)
+    check_power_above_alpha(pw, alpha)
     alternative = check_alternative(alternative)
     ratio = check_number("allocation_ratio", allocation_ratio, lo=0)
     z = stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha)
@@ -288,6 +292,7 @@ def power_time_to_event(*, share_control, share_treatment=None, n_control=None, 
     target = check_power(power)
     h = check_number("horizon_weeks", horizon_weeks, lo=0)
     alpha = check_alpha(alpha)
+    check_power_above_alpha(target, alpha)
     alternative = check_alternative(alternative)
     solve = exactly_one_missing(power=target, share_treatment=s1, n_control=n0)
     common = dict(outcome="time_to_event", method=method, control_value=s0, n_treatment=n1, alpha=alpha,
