@@ -241,3 +241,18 @@ def test_a_date_with_a_time_of_day_is_named_as_such(indir, tmp_path):
     with pytest.raises(IntakeError) as ei:
         intake.read_referrals(x, key=KEY)
     assert any(pr.message.startswith("holds a date with a time of day") for pr in ei.value.problems)
+
+
+def test_balance_of_an_empty_register_labels_the_contract_covariates_by_their_kind():
+    import numpy as np
+
+    from trial.randomize import balance
+
+    d = _balance_frame()
+    rng = np.random.default_rng(5)
+    d["prior_forloeb"], d["psych_contact_12m"] = rng.integers(0, 2, len(d)), rng.integers(0, 2, len(d))
+    empty = balance(d.iloc[:0], ["age", "prior_forloeb", "months_on_benefit", "psych_contact_12m"]).table
+    full = balance(d, ["age", "prior_forloeb", "months_on_benefit", "psych_contact_12m"]).table
+    assert dict(zip(empty["covariate"], empty["kind"])) == {
+        "age": "mean", "prior_forloeb": "share", "months_on_benefit": "mean", "psych_contact_12m": "share"}
+    assert list(empty["kind"]) == list(full["kind"])      # what the data say once there are citizens

@@ -85,6 +85,10 @@ class BalanceResult(Displayable):
                 "covariates": self.table.to_dict(orient="records")}
 
 
+# the referral contract's covariates (docs/contracts.md): their kind when there is no data to tell it from
+_CONTRACT_KINDS = {"age": "mean", "months_on_benefit": "mean", "prior_forloeb": "share", "psych_contact_12m": "share"}
+
+
 def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
     cols, names, kinds = [], [], []
     for c in covariates:
@@ -103,7 +107,10 @@ def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray,
             raise ParameterError("covariates", f"{c!r} has {int(np.isnan(x).sum())} missing values")
         cols.append(x)
         names.append(c)
-        kinds.append("share" if set(np.unique(x)) <= {0.0, 1.0} else "mean")
+        if not len(x):              # an empty register: the contract says what the column is
+            kinds.append(_CONTRACT_KINDS.get(c, "mean"))
+        else:
+            kinds.append("share" if set(np.unique(x)) <= {0.0, 1.0} else "mean")
     return np.column_stack(cols) if cols else np.zeros((len(frame), 0)), names, kinds
 
 
