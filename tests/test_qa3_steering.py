@@ -182,3 +182,28 @@ def test_flow_tables_use_column_lines_only():
     lost = tabs["lost"]
     assert lost.row_totals is False
     assert lost.hidden["t"].iloc[:3].all() and lost.hidden["c"].iloc[:3].tolist() == [True, False, True]
+
+
+def test_cli_summary_says_the_business_case_notes_in_danish_and_keeps_unknown_ones():
+    from trial.business_case._notes import note_in_language
+
+    joint = ("the effects of extension, par107 are drawn jointly (multivariate normal with the estimated "
+             "covariance of the differences in means, pairwise complete cases), so their correlation on the same "
+             "citizens is kept")
+    assert note_in_language(joint, True, fallback=None).startswith("Effekterne af extension og par107 trækkes samlet")
+    # the report replaces unknown English by one Danish sentence; the command line keeps it for the analyst
+    odd = "a new note nobody has translated yet"
+    assert note_in_language(odd, True) == "Business casen har en teknisk bemærkning (se business-case-kørslen)."
+    assert note_in_language(odd, True, fallback=None) == odd
+
+
+def test_effect_fed_summary_has_no_english_note_lines():
+    from trial.business_case import effect_fed_case
+    from trial.business_case._effect import goal_effects
+    from trial.protocol import load
+
+    p = load("protocols/ressourceforloeb.toml")
+    text = effect_fed_case(goal_effects(p), protocol=p, n_draws=200, rng=1).summary()
+    notes = [ln for ln in text.splitlines() if ln.startswith(("Note:", "Bemærk:"))]
+    assert notes and all(ln.startswith("Bemærk: ") for ln in notes)
+    assert "are assumed" not in text and "Enhedsbeløb, indfasning og investeringer er antagne" in text

@@ -458,8 +458,10 @@ class EffectFedCase(Displayable):
                 else fmt_number(r["break_even_effect"], 3)
             out.append(f"  break-even-effekt {r['endpoint'] or r['line']}: {be} (anvendt {fmt_number(r['estimate'], 3)}, "
                        f"{r['basis']})")
-        for n in self.notes:
-            out.append(f"Note: {n}")
+        from ._notes import note_in_language
+
+        for n in self.notes:      # the summary is Danish; a note the mapping does not know stays as written
+            out.append(f"Bemærk: {note_in_language(str(n), True, fallback=None)}")
         return "\n".join(out)
 
 

@@ -303,7 +303,7 @@ class CaseResult(Displayable):
         for wmsg in (self.warnings_da or self.warnings):
             out.append(f"ADVARSEL: {wmsg}")
         if self.note:
-            out.append(f"Note: {self.note_da or self.note}")
+            out.append(f"Bemærk: {self.note_da}" if self.note_da else f"Note: {self.note}")
         return "\n".join(out)
 
 
