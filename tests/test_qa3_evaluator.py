@@ -256,3 +256,19 @@ def test_balance_of_an_empty_register_labels_the_contract_covariates_by_their_ki
     assert dict(zip(empty["covariate"], empty["kind"])) == {
         "age": "mean", "prior_forloeb": "share", "months_on_benefit": "mean", "psych_contact_12m": "share"}
     assert list(empty["kind"]) == list(full["kind"])      # what the data say once there are citizens
+
+
+def test_enroll_json_counts_line_matches_the_text_output(tmp_path, capsys):
+    """A second `trial enroll --json` said "0 enrolled, N not enrolled" on stderr, leaving out those already in."""
+    from trial.cli import main
+
+    ex, reg = tmp_path / "exports", str(tmp_path / "r.sqlite")
+    assert main(["simulate", "--out", str(ex), "--seed", "3", "--n-referrals", "40"]) == 0
+    assert main(["init", "--protocol", "protocols/ressourceforloeb.toml", "--register", reg]) == 0
+    assert main(["enroll", "--register", reg, str(ex / "referrals.csv")]) == 0
+    capsys.readouterr()
+    assert main(["enroll", "--register", reg, str(ex / "referrals.csv"), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "enrolled 0 new, " in err and " already enrolled, " in err
+    assert main(["enroll", "--register", reg, str(ex / "referrals.csv")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == err.strip().splitlines()[-1]

@@ -207,3 +207,21 @@ def test_effect_fed_summary_has_no_english_note_lines():
     notes = [ln for ln in text.splitlines() if ln.startswith(("Note:", "Bemærk:"))]
     assert notes and all(ln.startswith("Bemærk: ") for ln in notes)
     assert "are assumed" not in text and "Enhedsbeløb, indfasning og investeringer er antagne" in text
+
+
+def test_a_report_without_pdf_removes_an_earlier_runs_pdf(tmp_path):
+    """`trial report --no-pdf` into a folder that holds last quarter's report.pdf left that PDF beside the new
+    HTML (a Danish 2017Q3 PDF next to an English 2018Q1 report)."""
+    from trial.report import write_report
+
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7 an earlier quarter")
+    files = write_report(make_report_data(), tmp_path, pdf=False)
+    assert files.pdf is None and not (tmp_path / "report.pdf").exists()
+    assert (tmp_path / "report.html").exists() and (tmp_path / "report_data.json").exists()
+
+
+def test_as_of_without_a_register_names_as_of(capsys):
+    from trial.cli import main
+
+    assert main(["business-case", "--as-of", "2018-06-30"]) == 2
+    assert "`--as-of`: dates the effects estimated from a register, so it needs --register R" in capsys.readouterr().err

@@ -102,12 +102,12 @@ def run(args) -> int:
     from ..exceptions import BusinessCaseError
     from ..protocol import load as load_protocol
 
+    if args.as_of is not None and not args.register:
+        raise BusinessCaseError("--as-of", f"dates the effects estimated from a register, so it needs "
+                                f"--register R; got --as-of {args.as_of} without it")
     if args.case is None and not (args.effects or args.register):
         args._parser.error("give a CASE file, --effects FILE or --register R")
     if args.as_of is not None:
-        if not args.register:
-            raise BusinessCaseError("--as-of", f"dates the effects estimated from a register, so it needs "
-                                    f"--register R; got --as-of {args.as_of} without it")
         import datetime as _dt
 
         try:

@@ -31,8 +31,7 @@ def run(args) -> int:
         res = reg.enroll_frame(frame, key=key)
     if args.json:
         print_json(res.records())
-        print(f"[{res.mode.upper()} register] {int(res.enrolled['new'].sum())} enrolled, "
-              f"{len(res.screened)} not enrolled", file=sys.stderr)
+        print(res.summary().splitlines()[0], file=sys.stderr)     # the same count line as the text output
     else:
         print(res.summary())
     return EXIT_OK

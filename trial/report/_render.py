@@ -842,6 +842,9 @@ def write_report(data, out: str | Path, *, pdf: bool = True, on_commit=None) -> 
         for name in ("report.html", "report_data.json", "report.pdf"):
             if (tmpdir / name).exists():
                 os.replace(tmpdir / name, out / name)
+        if pdf_path is None and (out / "report.pdf").exists():
+            # an earlier run's PDF (another quarter or language) must not stand beside this report
+            (out / "report.pdf").unlink()
     finally:
         for p in tmpdir.glob("*"):
             p.unlink()
