@@ -35,6 +35,7 @@ uses every enrolled citizen's assignment with the missing outcomes masked.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
@@ -119,6 +120,7 @@ class AnalysisResult(Displayable):
     note: str = ""
     results: Mapping[tuple[str, str], Any] = field(repr=False, default_factory=dict, compare=False)
     data: pd.DataFrame | None = field(repr=False, default=None, compare=False)
+    mode: str | None = None      # the register's mode (test / production); None for frames not from a register
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table (a copy)."""
@@ -182,10 +184,12 @@ class AnalysisResult(Displayable):
             "n_resamples": int(self.n_resamples),
             "seed": _plain(self.rng),
             "note": self.note,
+            "mode": self.mode,
         }
 
     def summary(self) -> str:
-        head = (f"Pre-specified analysis of {self.trial_id} as of {self.as_of}"
+        head = ((f"[{self.mode.upper()} register] " if self.mode else "")
+                + f"Pre-specified analysis of {self.trial_id} as of {self.as_of}"
                 + (f" (data date {self.data_date})" if self.data_date else ""))
         arms = ", ".join(f"{k} {v}" for k, v in self.n_by_arm.items())
         lines = [head, f"  protocol {self.protocol_fingerprint[:16]}…; enrolled: {arms}"]
@@ -634,9 +638,10 @@ def analyze(register_or_path, *, as_of=None, n_resamples: int = _DEFAULT_RESAMPL
 def _analyze_open(reg, as_of, n_resamples, rng) -> AnalysisResult:
     f = register_frames(reg, as_of)
     eff = f["data_date"] if as_of is None else min(as_of, f["data_date"])
-    return analyze_frames(f["protocol"], f["enrollments"], f["status"], f["events"], f["survey"], as_of=eff,
-                          rerandomizer=reg.rerandomizer(), n_resamples=n_resamples, rng=rng,
-                          data_date=f["data_date"])
+    res = analyze_frames(f["protocol"], f["enrollments"], f["status"], f["events"], f["survey"], as_of=eff,
+                         rerandomizer=reg.rerandomizer(), n_resamples=n_resamples, rng=rng,
+                         data_date=f["data_date"])
+    return dataclasses.replace(res, mode=reg.mode)
 
 
 # --------------------------------------------------------------------------- joint draws

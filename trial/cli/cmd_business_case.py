@@ -91,9 +91,10 @@ def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[di
                 f"{protocol.fingerprint[:12]}… (trial {protocol.trial.id!r}); with --register the effects come "
                 f"from the register's own protocol, so leave --protocol out or give that protocol's file")
         result = analysis.analyze(reg, as_of=as_of)
+        mode = reg.mode
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
-            "descriptive": getattr(result, "descriptive", None)}
+            "descriptive": getattr(result, "descriptive", None), "mode": mode}
     return effects_from_analysis(result, protocol), meta, protocol
 
 
@@ -166,7 +167,8 @@ def run(args) -> int:
         print_json({**res.to_dict(), **meta})
     else:
         if meta.get("as_of"):
-            print(f"Effekter fra analysen pr. {meta['as_of']}"
+            tag = f"[{meta['mode'].upper()} register] " if meta.get("mode") else ""
+            print(f"{tag}Effekter fra analysen pr. {meta['as_of']}"
                   + (" (deskriptiv: før analysedatoen)" if meta.get("descriptive") else ""))
         print(res.summary())
         print()

@@ -60,9 +60,10 @@ class LoadResult(Displayable):
     not_enrolled: dict
     outcomes: Outcomes = field(repr=False)
     warnings: tuple = ()
+    mode: str | None = None          # the register's mode (test / production), shown on every output
 
     def to_dict(self) -> dict:
-        return {"register": self.register, "data_date": self.data_date.isoformat(),
+        return {"register": self.register, "mode": self.mode, "data_date": self.data_date.isoformat(),
                 "uploads": {k: int(v) for k, v in self.upload_ids.items()},
                 "rows": {k: int(v) for k, v in self.rows.items()},
                 "not_enrolled": {k: int(v) for k, v in self.not_enrolled.items()},
@@ -73,7 +74,8 @@ class LoadResult(Displayable):
         return self.outcomes.describe()
 
     def summary(self) -> str:
-        lines = [f"Stored in {self.register} with data date {self.data_date}:"]
+        tag = f"[{self.mode.upper()} register] " if self.mode else ""
+        lines = [f"{tag}Stored in {self.register} with data date {self.data_date}:"]
         for k in ("status", "events", "survey"):
             extra = f" ({self.not_enrolled[k]} rows of citizens not enrolled were not stored)" \
                 if self.not_enrolled.get(k) else ""
@@ -263,4 +265,4 @@ def _load_into(reg, kf, status_path, events_path, survey_path, data_date, today=
     rows = {k: len(frames[k]) for k in frames}
     rows["outcomes"] = len(out.long)
     return LoadResult(register=str(reg.target), data_date=d, upload_ids=ids, rows=rows,
-                      not_enrolled=not_enrolled, outcomes=out, warnings=tuple(warnings))
+                      not_enrolled=not_enrolled, outcomes=out, warnings=tuple(warnings), mode=reg.mode)
