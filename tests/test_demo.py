@@ -15,12 +15,22 @@ EXPECTED = ["analysis.csv", "analysis.json", "balance.csv", "business_case.json"
 def two_demos(tmp_path_factory):
     from trial.demo import run_demo
 
-    outs = []
-    for name in ("demo_a", "demo_b"):
-        out = tmp_path_factory.mktemp(name) / "demo"
-        run_demo(out, seed=2016, n_referrals=600, echo=lambda *_: None)
-        outs.append(out)
-    return outs
+    import contextlib
+    import io
+    import json
+
+    from trial.cli import main
+
+    out_a = tmp_path_factory.mktemp("demo_a") / "demo"
+    run_demo(out_a, seed=2016, n_referrals=600, echo=lambda *_: None)
+    # the second through the command line, `--json`: the log goes to stderr, stdout is one JSON document
+    out_b = tmp_path_factory.mktemp("demo_b") / "demo"
+    so, se = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
+        assert main(["demo", "--out", str(out_b), "--seed", "2016", "--json"]) == 0
+    doc = json.loads(so.getvalue())
+    assert doc["out"] == str(out_b) and set(EXPECTED) <= set(doc["files"]) and "=== " in se.getvalue()
+    return [out_a, out_b]
 
 
 def _digest(path):
