@@ -92,10 +92,38 @@ def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[di
                 f"from the register's own protocol, so leave --protocol out or give that protocol's file")
         result = analysis.analyze(reg, as_of=as_of)
         mode = reg.mode
+        # measured helårspersoner per benefit, beside the case (its driver lines count the same money)
+        years = _benefit_years(reg, as_of)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
-            "descriptive": getattr(result, "descriptive", None), "mode": mode}
+            "descriptive": getattr(result, "descriptive", None), "mode": mode,
+            **({"benefit_years": years.to_dict("records")} if years is not None else {})}
     return effects_from_analysis(result, protocol), meta, protocol
+
+
+def _benefit_years(reg, as_of):
+    """Measured Δ helårspersoner per benefit on the register (None where trial.analysis is not installed)."""
+    try:
+        from ..business_case._panel import benefit_years_from_register
+
+        return benefit_years_from_register(reg, as_of=as_of)
+    except ImportError:
+        return None
+
+
+def _benefit_years_text(rows) -> str:
+    """The measured Δ helårspersoner per benefit as Danish text lines (beside the case, not in it)."""
+    from .._format import fmt_number
+
+    out = ["Helårspersoner pr. ydelse fra ugepanelet (målt; vises ved siden af casen, indgår ikke i den):",
+           f"  {'ydelse':<26} {'deltager':>9} {'kontrol':>9} {'forskel':>9}  95 %-interval         pr. 100 pr. år"]
+    for r in rows:
+        def n(x, d=3):
+            return "–" if x is None or x != x else fmt_number(x, d)
+        out.append(f"  {r['benefit']:<26} {n(r['mean_treatment']):>9} {n(r['mean_control']):>9} "
+                   f"{n(r['difference']):>9}  [{n(r['ci_low'])}; {n(r['ci_high'])}]{'':<4} "
+                   f"{n(r['per_citizens_per_year'], 1):>8}")
+    return "\n".join(out)
 
 
 def run(args) -> int:
@@ -171,6 +199,8 @@ def run(args) -> int:
             print(f"{tag}Effekter fra analysen pr. {meta['as_of']}"
                   + (" (deskriptiv: før analysedatoen)" if meta.get("descriptive") else ""))
         print(res.summary())
+        if meta.get("benefit_years"):
+            print(_benefit_years_text(meta["benefit_years"]))
         print()
         print(res.sensitivity.summary())
         print(f"(seed {seed})")
