@@ -5,14 +5,11 @@ TITLE = "Register: commit to the sequence, randomize the referrals, check balanc
 
 
 def run(ctx) -> None:
-    import numpy as np
-    import pandas as pd
-
     from .._keys import create_key_file, load_key_file
-    from ..intake import pseudonymise, read_referrals
+    from ..intake import read_referrals
     from ..randomize import plot_balance
     from ..register import Register
-    from ..simulate import write_outcome_exports
+    from ..simulate import register_arms, write_outcome_exports
 
     if getattr(ctx, "key_file", None) is None:
         create_key_file(ctx.out / "demo.key", exist_ok=True, seed=ctx.seed)
@@ -44,11 +41,10 @@ def run(ctx) -> None:
     bal.to_frame().to_csv(ctx.out / "balance.csv", index=False)
     ctx.register = path
     ctx.enroll_result = res
-    # outcome exports re-written under the register's allocation (pseudonym -> arm)
+    # outcome exports re-written under the register's allocation (as `trial simulate --register`)
     raw = ctx.referrals_raw
-    pseudo = pseudonymise(raw["cpr"], key.pseudonym_key)
-    arm_of = dict(zip(e["pseudonym"], e["treatment"].astype(float)))
-    arms = pd.Series([arm_of.get(p, np.nan) for p in pseudo], index=raw.index, dtype=float)
+    with Register.open(path) as reg:
+        arms = register_arms(reg, key, raw)
     write_outcome_exports(ctx.protocol, raw, arms, ctx.exports_dir, seed=ctx.seed)
     ctx.echo(f"  outcome exports re-written under the register's allocation "
              f"({int((arms == 1).sum())} treated, {int((arms == 0).sum())} control)")

@@ -117,9 +117,10 @@ def _benefit_years_text(rows) -> str:
 
     out = ["Helårspersoner pr. ydelse fra ugepanelet (målt; vises ved siden af casen, indgår ikke i den):",
            f"  {'ydelse':<26} {'deltager':>9} {'kontrol':>9} {'forskel':>9}  95 %-interval         pr. 100 pr. år"]
+    def n(x, d=3):
+        return "–" if x is None or x != x else fmt_number(x, d)
+
     for r in rows:
-        def n(x, d=3):
-            return "–" if x is None or x != x else fmt_number(x, d)
         out.append(f"  {r['benefit']:<26} {n(r['mean_treatment']):>9} {n(r['mean_control']):>9} "
                    f"{n(r['difference']):>9}  [{n(r['ci_low'])}; {n(r['ci_high'])}]{'':<4} "
                    f"{n(r['per_citizens_per_year'], 1):>8}")
