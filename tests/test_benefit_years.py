@@ -57,5 +57,5 @@ def test_cli_shows_the_measured_table_equal_to_an_independent_count(tmp_path, ca
     assert set(rows) == set(benefits) | {"i alt"}
     assert sum(rows[b]["difference"] for b in benefits) == pytest.approx(rows["i alt"]["difference"], abs=1e-12)
     assert main(["business-case", "--register", reg, "--draws", "50"]) == 0
-    assert "Helårspersoner pr. ydelse fra ugepanelet (målt; vises ved siden af casen, indgår ikke i den)" in \
+    assert "Helårspersoner pr. ydelse fra ugepanelet (målt over hele opfølgningen; vises ved siden af casen, indgår ikke i den)" in \
         capsys.readouterr().out

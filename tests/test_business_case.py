@@ -263,18 +263,40 @@ def test_payback_is_where_cumulated_savings_reach_the_investment(s, inv):
 def test_price_tables_name_their_source():
     for f in ("pl_service.csv", "satsregulering.csv"):
         df = pd.read_csv(DATA_DIR / f, comment="#")
-        assert list(df.columns) == ["year", "change_pct", "source", "verified"]
+        assert list(df.columns) == ["year", "change_pct", "source", "verified", "url"]
         assert df["year"].tolist() == list(range(2010, 2027))
         assert df["source"].str.len().gt(5).all()
-        assert "source" in (DATA_DIR / f).read_text().split("year,")[0].lower()
+        assert set(df["verified"]) <= {"yes", "no"}
+        header = (DATA_DIR / f).read_text(encoding="utf-8").split("year,")[0]
+        assert "source" in header.lower()
+        # the header names every unverified year
+        for y in df.loc[df["verified"] == "no", "year"]:
+            assert str(y) in header, (f, y)
+
+
+def test_verified_price_rows_cite_a_web_source():
+    for f in ("pl_service.csv", "satsregulering.csv"):
+        df = pd.read_csv(DATA_DIR / f, comment="#", dtype={"url": str})
+        yes = df[df["verified"] == "yes"]
+        assert len(yes) > 0, f
+        for _, row in yes.iterrows():
+            assert isinstance(row["url"], str) and row["url"].startswith(("http://", "https://")), (f, row["year"])
+            assert " " not in row["url"], (f, row["year"])
+            assert len(row["source"]) > 10, (f, row["year"])
 
 
 def test_convert_price_level_hand_examples():
-    # service 2016 -> 2018 with the shipped changes 2017: 1.6 %, 2018: 1.6 %
+    # service 2016 -> 2018 with the shipped changes 2017: 1.6 %, 2018: 1.6 % (both still verified = no)
     assert convert_price_level(100.0, 2016, 2018) == pytest.approx(100 * 1.016 * 1.016, rel=REL)
     assert convert_price_level(100.0, 2018, 2016) == pytest.approx(100 / (1.016 * 1.016), rel=REL)
-    # transfers 2016 -> 2019: satsregulering 2017 1.1 %, 2018 1.6 %, 2019 2.0 %
-    assert convert_price_level(1000.0, 2016, 2019, kind="transfers") == pytest.approx(1000 * 1.011 * 1.016 * 1.020, rel=REL)
+    # transfers 2016 -> 2019: satsregulering 2017 2.0 % (BEK nr. 1135 af 29. august 2016 § 1),
+    # 2018 1.6 %, 2019 2.0 % (both still verified = no)
+    assert convert_price_level(1000.0, 2016, 2019, kind="transfers") == pytest.approx(1000 * 1.020 * 1.016 * 1.020, rel=REL)
+    # transfers 2017 -> 2014 (backwards): 2015 1.5 % (BEK nr. 942 af 25. august 2014 § 1), 2016 1.3 % (verified = no),
+    # 2017 2.0 %
+    assert convert_price_level(1000.0, 2017, 2014, kind="transfers") == pytest.approx(1000 / (1.015 * 1.013 * 1.020), rel=REL)
+    # service 2021 -> 2022: PL-skøn 3.3 % (budget-time, see pl_service.csv)
+    assert convert_price_level(100.0, 2021, 2022) == pytest.approx(100 * 1.033, rel=REL)
     assert convert_price_level(np.array([1.0, 2.0]), 2015, 2015).tolist() == [1.0, 2.0]
     with pytest.raises(BusinessCaseError, match="2010–2026"):
         convert_price_level(1.0, 2016, 2030)
@@ -291,8 +313,8 @@ def test_price_conversion_composes(a, b, c):
 
 def test_case_at_price_level_uses_the_index_per_area(bi25):
     moved = compute_case(case_at_price_level(bi25.case, 2018))
-    f_pl = 1.016 * 1.016
-    f_sats = 1.011 * 1.016
+    f_pl = 1.016 * 1.016          # PL 2017 1.6 %, 2018 1.6 %
+    f_sats = 1.020 * 1.016        # satsregulering 2017 2.0 %, 2018 1.6 %
     assert moved.by_area["Service"][0] == pytest.approx(bi25.by_area["Service"][0] * f_pl, rel=REL)
     assert moved.by_area["EO"][0] == pytest.approx(bi25.by_area["EO"][0] * f_sats, rel=REL)
     assert moved.case.price_level == 2018

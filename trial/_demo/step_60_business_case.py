@@ -51,6 +51,38 @@ def run(ctx) -> None:
         fig.savefig(ctx.out / name, dpi=110)
         plt.close(fig)
     ctx.business_case = res
+    _helaarspersoner_variant(ctx, effects, seed)
+
+
+def _helaarspersoner_variant(ctx, effects, seed) -> None:
+    """The same case with the saved forsørgelse priced from the measured Δ helårspersoner (variant
+    ``helaarspersoner``, replacing the per-citizen amounts): `trial business-case --register R --variant
+    helaarspersoner`."""
+    import json
+
+    from .._format import fmt_number, fmt_pct
+    from ..business_case import add_benefit_years, default_case_path, effect_fed_case, load_case
+
+    register = getattr(ctx, "register", None)
+    if register is None or getattr(effects, "analysis", None) is None:
+        return
+    from ..analysis import register_frames
+    from ..register import Register
+
+    p = ctx.protocol
+    case = load_case(default_case_path(p))
+    with Register.open(register) as reg:
+        frames = register_frames(reg)
+    eff, notes = add_benefit_years(effects, frames, case.with_variants("helaarspersoner"))
+    res = effect_fed_case(eff, case=case, protocol=p, n_draws=2000, rng=seed, variants=["helaarspersoner"],
+                          extra_notes=notes)
+    line = next(i for i in res.effects if i.endpoint == "benefit_years")
+    ctx.echo(f"Variant 'helaarspersoner' (sparet forsørgelse prissat med målte helårspersoner): "
+             f"{fmt_number(100 * line.estimate, 1)} helårspersoner pr. 100 pr. år [{line.basis}]; "
+             f"tilbagebetaling (totaløkonomi) {fmt_number(res.payback_years_total, 1)} år; "
+             f"P(tilbagebetaling inden for {res.payback_within} år) {fmt_pct(res.p_payback, 0)}")
+    (ctx.out / "business_case_helaarspersoner.json").write_text(
+        json.dumps(_clean(res.to_dict()), ensure_ascii=False, indent=2))
 
 
 def _clean(x):

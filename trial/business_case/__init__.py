@@ -25,7 +25,8 @@ from ._case import (AREAS, DATA_DIR, DEFAULT_COMMITTEES, PAYERS, Case, Component
 from ._effect import (EffectFedCase, Sensitivity, TableView, default_case_path, default_seed, effect_fed,
                       effect_fed_case,
                       effects_from_analysis, payback_quantiles, withhold_effects)
-from ._panel import benefit_years, benefit_years_from_register
+from ._panel import (add_benefit_years, benefit_year_shares, benefit_years, benefit_years_effect,
+                     benefit_years_from_register)
 from ._plots import plot_cumulative_net, plot_tornado, plot_waterfall
 from ._prices import convert_price_level, price_index
 from ._refusion import (REFUSION_STEPS, helaarspersoner, helaarspersoner_value, municipal_net_cost,
@@ -37,6 +38,7 @@ __all__ = [
     "Case", "Component", "Driver", "Line", "CaseResult", "EffectFedCase", "Sensitivity",
     "load_case", "loads_case", "compute_case", "effect_fed_case", "effect_fed", "TableView", "effects_from_analysis", "default_case_path",
     "default_seed", "withhold_effects", "benefit_years", "benefit_years_from_register",
+    "benefit_years_effect", "benefit_year_shares", "add_benefit_years",
     "payback_years", "payback_quantiles", "whole_years", "npv", "extend_years", "default_discount_rate", "round_half_away",
     "convert_price_level", "price_index",
     "refusion_shares", "municipal_net_cost", "helaarspersoner", "helaarspersoner_value",

@@ -78,7 +78,9 @@ class Component:
     """One budget effect of a driver: per citizen-year amount in one area, phased over years."""
 
     area: str
-    per_citizen: float
+    #: amount per citizen-year per unit of effect; ``None`` in a variant line whose price the user must
+    #: enter (``unit_costs`` / ``trial business-case --unit-cost``), e.g. a price per admission day
+    per_citizen: float | None
     phasing: tuple[float, ...]
     label: str | None = None
     payer: str = "kommune"
@@ -98,6 +100,21 @@ class Driver:
     #: fleksjob"`` for "Beskæftigelseseffekt 5 pct. vil overgå til fleksjob"); a measured line is
     #: labelled with it and the effect used (:meth:`Case.line_label`). Default: the line name.
     topic: str | None = None
+    #: name of the variant this line belongs to (``None``: the case's own line). A variant line is
+    #: counted only when its variant is chosen (:meth:`Case.with_variants`) and then *replaces* the
+    #: lines or components named in ``replaces`` (``"line"`` or ``"line: component label"``), so the
+    #: same money is never counted twice.
+    variant: str | None = None
+    replaces: tuple[str, ...] = ()
+    #: where a measured effect comes from when the protocol's ``[business_case.drivers]`` does not map
+    #: the line: an endpoint id, or ``"benefit_years"`` / ``"benefit_years:<name>"`` (Δ helårspersoner on
+    #: ``benefits`` in follow-up weeks ``weeks`` of the weekly panel,
+    #: :func:`trial.business_case.benefit_years_effect`)
+    endpoint: str | None = None
+    #: what one unit of the effect counts, for labels (default: a share, shown in procentpoint)
+    effect_unit: str | None = None
+    benefits: tuple[str, ...] = ()
+    weeks: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,10 @@ class Case:
     path: str | None = None
     effects: Mapping[str, float] = field(default_factory=dict)
     effect_basis: Mapping[str, str] = field(default_factory=dict)
+    #: the case file's variant lines (``[[driver]]`` with ``variant = ...``), not counted until chosen
+    variant_drivers: tuple[Driver, ...] = ()
+    #: the variants chosen (:meth:`with_variants`); their lines are in :attr:`drivers`
+    variants: tuple[str, ...] = ()
 
     @property
     def n_years(self) -> int:
@@ -185,6 +206,7 @@ class Case:
         for d in self.drivers:
             eff = self.effect(d.line)
             for c in d.components:
+                require_price(d, c, file=self.path)
                 amounts = tuple(float(eff * self.citizens_treated * c.per_citizen * p) for p in c.phasing)
                 out.append(Line(kind="permanent", line=d.line, administration=d.administration, area=c.area,
                                 amounts=amounts, group=d.group, committee=d.committee, payer=c.payer,
@@ -206,10 +228,59 @@ class Case:
         d = next((d for d in self.drivers if d.line == line), None)
         if d is None or self.basis(line) != "målt":
             return line
-        pp = 100 * self.effect(line)
-        num = fmt_number(pp, 1)
-        sign = "+" if pp > 0 and not num.startswith("-") else ""
-        return f"{d.topic or d.line} (målt: {sign}{num} procentpoint)"
+        if d.effect_unit:
+            v, unit = self.effect(line), d.effect_unit
+            num = fmt_number(v, 3)
+        else:
+            v, unit = 100 * self.effect(line), "procentpoint"
+            num = fmt_number(v, 1)
+        sign = "+" if v > 0 and not num.startswith("-") else ""
+        return f"{d.topic or d.line} (målt: {sign}{num} {unit})"
+
+    @property
+    def available_variants(self) -> tuple[str, ...]:
+        """Names of the case file's variants (in file order)."""
+        return tuple(dict.fromkeys(d.variant for d in self.variant_drivers))
+
+    def with_variants(self, names) -> "Case":
+        """A copy in which the variants ``names`` are counted: their lines replace what they name.
+
+        A variant line's ``replaces`` names a whole driver line (``"line"``) or
+        one of its components (``"line: component label"``); that line or
+        component leaves the case and the variant line enters it. At the
+        assumed effects a variant that counts the same money another way gives
+        the same totals (the helårspersoner variant of BI25 does: tested).
+
+        Parameters
+        ----------
+        names : iterable of str
+            Variant names (:attr:`available_variants`); already chosen ones are skipped.
+
+        Raises
+        ------
+        BusinessCaseError
+            An unknown variant, or a line or component to replace that the case
+            does not have (or that another chosen variant replaced already).
+        """
+        if isinstance(names, str):
+            names = [names]
+        names = list(dict.fromkeys(str(n) for n in names))
+        avail = self.available_variants
+        for n in names:
+            if n not in avail:
+                raise BusinessCaseError("variant", f"the case has no variant {n!r}; its variants are "
+                                        f"{', '.join(avail) or 'none'}", file=self.path)
+        drivers = list(self.drivers)
+        chosen = list(self.variants)
+        for n in names:
+            if n in chosen:
+                continue
+            for vd in (d for d in self.variant_drivers if d.variant == n):
+                for target in vd.replaces:
+                    drivers = _replace_target(drivers, target, vd, chosen, file=self.path)
+                drivers.append(vd)
+            chosen.append(n)
+        return dataclasses.replace(self, drivers=tuple(drivers), variants=tuple(chosen))
 
     def with_effects(self, effects: Mapping[str, float], basis: Mapping[str, str] | None = None) -> "Case":
         """A copy with other effects per driver line (and their målt/antaget basis)."""
@@ -237,9 +308,50 @@ class Case:
                     nz = [i for i, p in enumerate(ph) if p]
                     if nz:
                         ph = [p if i < nz[0] + duration else 0.0 for i, p in enumerate(ph)]
-                comps.append(dataclasses.replace(c, per_citizen=c.per_citizen * prices, phasing=tuple(ph)))
+                comps.append(dataclasses.replace(
+                    c, per_citizen=None if c.per_citizen is None else c.per_citizen * prices, phasing=tuple(ph)))
             drivers.append(dataclasses.replace(d, components=tuple(comps)))
         return dataclasses.replace(self, drivers=tuple(drivers))
+
+
+def require_price(d: Driver, c: Component, *, file=None) -> float:
+    """The component's amount per citizen-year, or a clear error when the user must enter it."""
+    if c.per_citizen is None:
+        what = c.label or c.area
+        raise BusinessCaseError(
+            f"driver[{d.line!r}].{what}",
+            f"has no price: the line belongs to variant {d.variant!r}, whose unit amount the case does not give, "
+            f"so it must be entered (antaget), in the case's unit per {d.effect_unit or 'unit of effect'}: "
+            f"`trial business-case ... --unit-cost '{d.line}=<amount>'` or "
+            f"effect_fed_case(..., unit_costs={{{d.line!r}: {{{what!r}: <amount>}}}})", file=file)
+    return c.per_citizen
+
+
+def _split_target(target: str) -> tuple[str, str | None]:
+    line, sep, comp = target.partition(": ")
+    return (line, comp) if sep else (target, None)
+
+
+def _replace_target(drivers: list, target: str, by: Driver, chosen, *, file=None) -> list:
+    """``drivers`` without the driver line or component ``target`` (replaced by variant line ``by``)."""
+    line, comp = _split_target(target)
+    idx = [i for i, d in enumerate(drivers) if d.line == line and d.variant is None]
+    if not idx:
+        raise BusinessCaseError(f"driver[{by.line!r}].replaces", f"names line {line!r}, which the case does not "
+                                f"have" + (f" any more (chosen variants: {', '.join(chosen)})" if chosen else "")
+                                + f"; its lines are {[d.line for d in drivers if d.variant is None]}", file=file)
+    i = idx[0]
+    d = drivers[i]
+    if comp is None:
+        return drivers[:i] + drivers[i + 1:]
+    keep = tuple(c for c in d.components if c.label != comp)
+    if len(keep) == len(d.components):
+        raise BusinessCaseError(f"driver[{by.line!r}].replaces", f"names component {comp!r} of line {line!r}, "
+                                f"which has no component with that label; its components are "
+                                f"{[c.label or c.area for c in d.components]}", file=file)
+    if not keep:
+        return drivers[:i] + drivers[i + 1:]
+    return drivers[:i] + [dataclasses.replace(d, components=keep)] + drivers[i + 1:]
 
 
 # --------------------------------------------------------------------------- loading
@@ -404,8 +516,32 @@ def loads_case(text: str, *, path: str | None = None) -> Case:
     seen = set()
     for i, t in enumerate(data.get("driver", [])):
         p = f"driver[{i}]"
-        v.unknown(t, {"line", "group", "administration", "committee", "assumed_effect", "components", "topic"}, p)
+        v.unknown(t, {"line", "group", "administration", "committee", "assumed_effect", "components", "topic",
+                      "variant", "replaces", "endpoint", "effect_unit", "benefits", "weeks"}, p)
         name = v.str_(t, "line", p)
+        variant = v.str_(t, "variant", p, required=False)
+        replaces = t.get("replaces", [])
+        if not isinstance(replaces, list) or not all(isinstance(x, str) and x for x in replaces):
+            v.fail(f"{p}.replaces", f"must be a list of line names or \"line: component label\"; got {replaces!r}")
+        if replaces and variant is None:
+            v.fail(f"{p}.replaces", "is only allowed on a variant line (give variant = \"name\"): a case's own "
+                   "line never replaces another")
+        benefits = t.get("benefits", [])
+        if not isinstance(benefits, list) or not all(isinstance(x, str) and x for x in benefits):
+            v.fail(f"{p}.benefits", f"must be a list of benefit status names; got {benefits!r}")
+        weeks = t.get("weeks")
+        if weeks is not None and not (isinstance(weeks, list) and len(weeks) == 2
+                                      and all(isinstance(w, int) and not isinstance(w, bool) for w in weeks)
+                                      and 1 <= weeks[0] <= weeks[1]):
+            v.fail(f"{p}.weeks", f"must be [first, last] follow-up weeks, whole numbers with 1 <= first <= last; "
+                   f"got {weeks!r}")
+        endpoint = v.str_(t, "endpoint", p, required=False)
+        if endpoint is not None and endpoint.startswith("benefit_years") and not benefits:
+            v.fail(f"{p}.benefits", f"is required with endpoint = {endpoint!r}: the benefit statuses whose "
+                   "helårspersoner the line prices")
+        if (benefits or weeks) and not (endpoint or "").startswith("benefit_years"):
+            v.fail(f"{p}.endpoint", "must be \"benefit_years\" (or \"benefit_years:<name>\") when the line gives "
+                   "benefits or weeks: they say which helårspersoner of the weekly panel are measured")
         if name in seen:
             v.fail(f"{p}.line", f"must be unique among drivers; {name!r} is used twice")
         seen.add(name)
@@ -421,13 +557,21 @@ def loads_case(text: str, *, path: str | None = None) -> Case:
             if any(not 0 <= x <= 1 for x in ph):
                 v.fail(f"{q}.phasing", f"must be shares between 0 and 1 (share of the full effect in each year); "
                        f"got {list(ph)}")
-            cs.append(Component(area=v.str_(c, "area", q, choices=AREAS), per_citizen=float(v.num(c, "per_citizen", q)),
+            if "per_citizen" not in c and variant is None:
+                v.fail(f"{q}.per_citizen", "is required (only a variant line may leave its price to the user)")
+            price = float(v.num(c, "per_citizen", q)) if "per_citizen" in c else None
+            cs.append(Component(area=v.str_(c, "area", q, choices=AREAS), per_citizen=price,
                                 phasing=ph, label=c.get("label"),
                                 payer=v.str_(c, "payer", q, default="kommune", choices=PAYERS)))
         drivers.append(Driver(line=name, group=v.str_(t, "group", p, default=name), administration=admin,
                               committee=committee_of(t, p, admin),
                               assumed_effect=float(v.num(t, "assumed_effect", p)), components=tuple(cs),
-                              topic=v.str_(t, "topic", p, required=False)))
+                              topic=v.str_(t, "topic", p, required=False), variant=variant,
+                              replaces=tuple(replaces), endpoint=endpoint,
+                              effect_unit=v.str_(t, "effect_unit", p, required=False),
+                              benefits=tuple(benefits), weeks=tuple(weeks) if weeks else None))
+    variant_drivers = tuple(d for d in drivers if d.variant is not None)
+    drivers = [d for d in drivers if d.variant is None]
     if drivers and citizens is None:
         v.fail("meta.citizens_treated", "is required when the case has [[driver]] lines")
 
@@ -450,11 +594,20 @@ def loads_case(text: str, *, path: str | None = None) -> Case:
     published = data.get("published", {})
     if not isinstance(published, dict):
         v.fail("published", "must be a table")
-    return Case(
+    if variant_drivers and citizens is None:
+        v.fail("meta.citizens_treated", "is required when the case has [[driver]] lines")
+    case = Case(
         title=v.str_(meta, "title", "meta"), unit=unit, price_level=pl, years=tuple(years),
         year_labels=tuple(labels), citizens_treated=citizens, discount_rate=float(rate), lines=tuple(lines),
         drivers=tuple(drivers), detail=tuple(detail), committees=committees, published=published, path=path,
+        variant_drivers=variant_drivers,
     )
+    for name in case.available_variants:       # every variant must apply on its own
+        try:
+            case.with_variants([name])
+        except BusinessCaseError as exc:
+            v.fail(exc.key, exc.message)
+    return case
 
 
 def load_case(path: str | Path) -> Case:

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..exceptions import BusinessCaseError
-from ._case import DATA_DIR, UNIT_LABELS_DA, Case, load_case, npv, payback_years
+from ._case import DATA_DIR, UNIT_LABELS_DA, Case, load_case, npv, payback_years, require_price
 from ._result import CaseResult, compute_case
 from .._results import Displayable
 
@@ -194,22 +194,54 @@ class TableView:
     total: tuple[float, ...]
 
 
-def effect_fed(register, *, as_of=None, rng=None, protocol=None, **kwargs) -> "EffectFedCase":
+def effect_fed(register, *, as_of=None, rng=None, protocol=None, variants: Sequence[str] = (),
+               **kwargs) -> "EffectFedCase":
     """The effect-fed case straight from a trial register: ``trial.analysis.analyze``
     -> :func:`effects_from_analysis` -> :func:`effect_fed_case`; ``rng`` defaults to
-    :func:`default_seed` (the protocol's allocation seed), as the quarterly report."""
+    :func:`default_seed` (the protocol's allocation seed), as the quarterly report.
+
+    With a variant whose line prices the measured helårspersoner (BI25's
+    ``"helaarspersoner"``) the effect ``"benefit_years"`` is measured on the
+    register's weekly panel (:func:`add_benefit_years`) and drawn jointly with
+    the other measured effects.
+    """
     from .. import analysis
+    from ..register import Register
 
-    res = analysis.analyze(register, as_of=as_of)
-    if protocol is None:
-        protocol = getattr(register, "protocol", None)
-    if protocol is None:
-        from ..protocol import load
+    def run(reg):
+        res = analysis.analyze(reg, as_of=as_of)
+        proto = protocol or reg.protocol
+        effects = effects_from_analysis(res, proto)
+        notes = []
+        if variants:
+            from ._panel import add_benefit_years
 
-        protocol = load()
+            case = kwargs.get("case")
+            if case is None:
+                case = load_case(default_case_path(proto))
+            elif not isinstance(case, Case):
+                case = load_case(case)
+            effects, notes = add_benefit_years(effects, analysis.register_frames(reg, as_of),
+                                               case.with_variants(variants))
+        return proto, effects, notes
+
+    if not variants:
+        res = analysis.analyze(register, as_of=as_of)
+        if protocol is None:
+            protocol = getattr(register, "protocol", None)
+        if protocol is None:
+            from ..protocol import load
+
+            protocol = load()
+        effects, notes = effects_from_analysis(res, protocol), []
+    elif isinstance(register, Register):
+        protocol, effects, notes = run(register)
+    else:
+        with Register.open(register) as reg:
+            protocol, effects, notes = run(reg)
     if rng is None:
         rng = default_seed(protocol)
-    return effect_fed_case(effects_from_analysis(res, protocol), protocol=protocol, rng=rng, **kwargs)
+    return effect_fed_case(effects, protocol=protocol, rng=rng, variants=variants, extra_notes=notes, **kwargs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -482,7 +514,7 @@ def _unit_matrix(case: Case, lines: Sequence[str], H: int, *, area: str | None =
                 nz = np.flatnonzero(ph)
                 if nz.size:
                     ph = np.where(np.arange(H) < nz[0] + duration, ph, 0.0)
-            U[i] += case.citizens_treated * c.per_citizen * prices * ph
+            U[i] += case.citizens_treated * require_price(d, c, file=case.path) * prices * ph
     return U
 
 
@@ -535,10 +567,11 @@ def _apply_unit_costs(case: Case, unit_costs) -> Case:
 
 def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | None = None, protocol=None,
                     unit_costs: Mapping | None = None, draws=None, joint: bool | None = None,
-                    n_draws: int = 2000, rng=None,
+                    n_draws: int = 2000, rng=None, variants: Sequence[str] = (),
                     horizon_years: int = 10, payback_within: int = 10, confidence_level: float = 0.95,
                     durations: Sequence[int] = (1, 3, 5), price_change: float = 0.20,
-                    discount_rates: Sequence[float] = (0.0, 0.035, 0.04)) -> EffectFedCase:
+                    discount_rates: Sequence[float] = (0.0, 0.035, 0.04),
+                    extra_notes: Sequence[str] = ()) -> EffectFedCase:
     """A business case fed by the trial's estimated effects, with their uncertainty.
 
     Parameters
@@ -572,6 +605,14 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         ``False`` forces independent draws.
     n_draws : int
         Number of normal draws when ``draws`` is not given.
+    variants : sequence of str
+        Variants of the case to count (:meth:`Case.with_variants`): BI25 has
+        ``"helaarspersoner"`` (the saved forsørgelse priced from the measured
+        Δ helårspersoner, effect ``"benefit_years"``, instead of per citizen
+        moved into a job) and ``"indlaeggelsesdage"`` (psychiatry priced per
+        admission day from ``psych_admission_days``, a price the user enters in
+        ``unit_costs``, instead of per citizen in contact). An effect whose line
+        a variant replaced is listed in ``unused_effects``.
     rng : int or numpy.random.Generator, keyword-only
         Seed or generator of the draws.
     horizon_years : int
@@ -584,6 +625,8 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
     durations, price_change, discount_rates
         Sensitivity: effect duration in years, relative change of all unit
         amounts (±), discount-rate variants.
+    extra_notes : sequence of str
+        Notes of the caller to keep with the result (e.g. why an effect could not be measured).
 
     Returns
     -------
@@ -622,7 +665,14 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         case = load_case(default_case_path(protocol))
     elif not isinstance(case, Case):
         case = load_case(case)
+    if isinstance(variants, str):
+        variants = [variants]
+    if variants:
+        case = case.with_variants(variants)
     case = _apply_unit_costs(case, unit_costs)
+    for d in case.drivers:              # a variant line's price the user must enter: say so before drawing
+        for c in d.components:
+            require_price(d, c, file=case.path)
     if not case.drivers:
         raise BusinessCaseError("case", "has no [[driver]] lines, so no effect can feed it", file=case.path)
     for name, val, lo in (("n_draws", n_draws, 2), ("horizon_years", horizon_years, 1),
@@ -649,22 +699,35 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
 
     # ---- effects per driver line
     case_lines = {d.line for d in case.drivers}
+    replaced = {_target_line(t) for d in case.drivers if d.variant for t in d.replaces
+                if ": " not in t}               # whole lines a chosen variant took out of the case
     by_line = {}
     for ep, ln in link.drivers.items():
         if ln not in case_lines:
+            if ln in replaced:
+                continue                        # its variant line counts this money another way
             raise BusinessCaseError(f"business_case.drivers[{ep}]", f"names line {ln!r}, which the case "
                                     f"{case.path or case.title} does not have; its driver lines are {sorted(case_lines)}")
         by_line[ln] = ep
+    for d in case.drivers:                      # a line that names its own effect (variant lines)
+        if d.endpoint is not None and d.line not in by_line:
+            by_line[d.line] = d.endpoint
+    line_eps = {d.endpoint for d in tuple(case.drivers) + tuple(case.variant_drivers) if d.endpoint}
     known_eps = [e.id for e in getattr(protocol, "endpoints", ())] or sorted(link.drivers)
-    unknown = [k for k in effects if k not in known_eps and k not in link.drivers]
+    unknown = [k for k in effects if k not in known_eps and k not in link.drivers and k not in line_eps]
     if unknown:
         pid = getattr(getattr(protocol, "trial", None), "id", None)
         raise BusinessCaseError(f"effects[{unknown[0]!r}]", "names no endpoint of the protocol"
                                 + (f" {pid}" if pid else "") + f"; endpoint ids are {', '.join(known_eps)} "
                                 f"(those driving a line: {', '.join(sorted(link.drivers))}); got {unknown[0]!r}")
-    unused = tuple(sorted(k for k in effects if k not in link.drivers))
+    notes: list[str] = [str(n) for n in extra_notes]
+    used_eps = set(by_line.values())
+    unused = tuple(sorted(k for k in effects if k not in used_eps))
+    for ep, ln in link.drivers.items():
+        if ln in replaced and ep in effects:
+            notes.append(f"{ep}: its line {ln!r} is replaced by the chosen variant "
+                         f"({', '.join(case.variants)}), so this effect is not used")
     inputs: list[EffectInput] = []
-    notes: list[str] = []
     for d in case.drivers:
         ep = by_line.get(d.line)
         e = effects.get(ep) if ep is not None else None
@@ -698,10 +761,10 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         import pandas as pd
 
         df = draws if isinstance(draws, pd.DataFrame) else pd.DataFrame({k: np.asarray(v, float) for k, v in draws.items()})
-        bad = [c for c in df.columns if c not in link.drivers]
+        bad = [c for c in df.columns if c not in set(by_line.values())]
         if bad:
             raise BusinessCaseError("draws", f"has endpoint {bad[0]!r}, which drives no line; drivers are "
-                                    f"{sorted(link.drivers)}")
+                                    f"{sorted(set(by_line.values()))}")
         if len(df) < 2 or not np.isfinite(df.to_numpy(dtype=float)).all():
             raise BusinessCaseError("draws", "must hold at least 2 finite draws per endpoint")
         D = len(df)
@@ -813,12 +876,21 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         add("diskonteringsrente", f"{fmt_number(100 * r, 1)} %", float(r), est, "antaget", r=float(r))
     sens = Sensitivity(rows=tuple(srows), base_npv=srows[0]["npv"], horizon_years=horizon_years,
                        discount_rate=rate, unit=case.unit)
+    if unit_costs:
+        from .._format import fmt_number as _fmt
+
+        notes.append("unit amounts entered by the user (antaget): " + "; ".join(
+            f"{ln}, {comp} = {_fmt(float(v), 2)}" for ln, over in unit_costs.items() for comp, v in over.items()))
     notes.append("unit amounts, phasing and investments are assumed (antaget); effects are marked per line")
     return EffectFedCase(
         effects=tuple(inputs), base=base, net_gain_draws=gain_draws[:, :horizon_years], payback_draws=pb_draws,
         p_payback=p_pay, payback_within=payback_within, horizon_years=horizon_years,
         confidence_level=confidence_level, n_draws=D, draws_from=draws_from, break_even=break_even,
         break_even_scale=float(scale), sensitivity=sens, seed=seed, unused_effects=unused, notes=tuple(notes))
+
+
+def _target_line(target: str) -> str:
+    return target.partition(": ")[0]
 
 
 def _joint_columns(analysis, inputs) -> dict:

@@ -20,6 +20,18 @@ _BC_NOTES_DA = (
      r"the line keeps the assumed effect \(antaget\)\.?",
      "{0}: skønnet har ingen positiv standardfejl og bruges ikke som målt effekt; linjen beholder den antagne "
      "effekt."),
+    (r"unit amounts entered by the user \(antaget\): (.+?)\.?$",
+     "Enhedsbeløb indtastet af brugeren (antaget): {0}."),
+    (r"([a-z0-9_:]+): its line '([^']*)' is replaced by the chosen variant \(([^)]*)\), so this effect is not "
+     r"used\.?",
+     "{0}: linjen '{1}' er erstattet af den valgte variant ({2}), så denne effekt bruges ikke."),
+    (r"([a-z0-9_:]+): fewer than 2 citizens of an arm are observed in follow-up weeks (\d+)-(\d+) yet, so "
+     r"the line '([^']*)' keeps the assumed effect \(antaget\)\.?",
+     "{0}: færre end 2 borgere i en gruppe er observeret i opfølgningsugerne {1}-{2} endnu, så linjen '{3}' "
+     "beholder den antagne effekt."),
+    (r"([a-z0-9_:]+): fewer than 2 citizens of an arm are observed yet, so "
+     r"the line '([^']*)' keeps the assumed effect \(antaget\)\.?",
+     "{0}: færre end 2 borgere i en gruppe er observeret endnu, så linjen '{1}' beholder den antagne effekt."),
 )
 _BC_NOTE_FALLBACK_DA = "Business casen har en teknisk bemærkning (se business-case-kørslen)."
 

@@ -34,9 +34,10 @@ def price_index(kind: str = "service", *, base_year: int = 2016):
     kind : {"service", "transfers"}
         ``service``: KL's pris- og lønskøn for service expenditure
         (``trial/data/pl_service.csv``); ``transfers``: the
-        satsreguleringsprocent (``trial/data/satsregulering.csv``). Both files
-        name their source; their values are transcribed and marked
-        ``verified = no`` until checked against the official tables.
+        satsreguleringsprocent (``trial/data/satsregulering.csv``). Each row
+        names its source; ``verified = yes`` rows cite the page (``url``) the
+        value was read in (some are budget-time forecasts, see the file
+        headers), ``verified = no`` rows are unchecked transcriptions.
     base_year : int
         Year with index 100.
 
@@ -98,6 +99,9 @@ def case_at_price_level(case: Case, year: int) -> Case:
     fac = {a: convert_price_level(1.0, case.price_level, year, kind=k) for a, k in AREA_INDEX.items()}
     lines = tuple(dataclasses.replace(ln, amounts=tuple(x * fac[ln.area] for x in ln.amounts)) for ln in case.lines)
     detail = tuple(dataclasses.replace(ln, amounts=tuple(x * fac[ln.area] for x in ln.amounts)) for ln in case.detail)
-    drivers = tuple(dataclasses.replace(d, components=tuple(
-        dataclasses.replace(c, per_citizen=c.per_citizen * fac[c.area]) for c in d.components)) for d in case.drivers)
-    return dataclasses.replace(case, lines=lines, detail=detail, drivers=drivers, price_level=year, published={})
+    _moved = lambda ds: tuple(dataclasses.replace(d, components=tuple(  # noqa: E731
+        dataclasses.replace(c, per_citizen=None if c.per_citizen is None else c.per_citizen * fac[c.area])
+        for c in d.components)) for d in ds)
+    drivers, variant_drivers = (_moved(case.drivers), _moved(case.variant_drivers))
+    return dataclasses.replace(case, lines=lines, detail=detail, drivers=drivers, variant_drivers=variant_drivers,
+                               price_level=year, published={})

@@ -279,6 +279,7 @@ class CaseResult(Displayable):
             "discount_rate": self.discount_rate,
             "warnings": list(self.warnings),
             "note": self.note,
+            "variants": list(self.case.variants),
         }
 
     def summary(self) -> str:

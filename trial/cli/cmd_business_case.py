@@ -38,6 +38,16 @@ def add_parser(sub) -> None:
                    help="with --register or --effects: leave this endpoint's measured effect out, so its line "
                         "keeps the case's assumed effect (repeat for several); the quarterly report does this for "
                         "an effect that disclosure control hides, and lists them as business_case.withheld")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME",
+                   help="count a variant of the case (repeat for several): its lines replace the lines or "
+                        "components they name, so no money is counted twice. BI25: 'helaarspersoner' prices the "
+                        "saved forsørgelse from the measured Δ helårspersoner of the weekly panel (with --register) "
+                        "instead of per citizen moved into a job; 'indlaeggelsesdage' prices psychiatry per "
+                        "admission day (give the price with --unit-cost) instead of per citizen in contact")
+    p.add_argument("--unit-cost", action="append", default=[], metavar="LINE[:COMPONENT]=AMOUNT",
+                   help="set a driver line's unit amount (the case's unit, e.g. 1.000 kr., per unit of effect per "
+                        "year; decimal comma or point), marked antaget; COMPONENT (its label or area) is needed "
+                        "when the line has more than one. Repeat for several")
     p.add_argument("--strict", action="store_true", help="exit 1 when a consistency warning is raised")
     add_json_flag(p)
     p.set_defaults(func=run, _parser=p)
@@ -64,7 +74,50 @@ def _load_effects(path: str) -> dict:
     return data
 
 
-def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[dict, dict, object]:
+def _parse_unit_costs(items, case) -> dict | None:
+    """``--unit-cost LINE[:COMPONENT]=AMOUNT`` values as ``{line: {component: amount}}`` for ``case``."""
+    from ..exceptions import BusinessCaseError
+
+    if not items:
+        return None
+    lines = {d.line: d for d in case.drivers}
+    out: dict = {}
+    for item in items:
+        key, sep, amount = item.rpartition("=")
+        if not sep or not key.strip():
+            raise BusinessCaseError("--unit-cost", f"must be LINE=AMOUNT or LINE:COMPONENT=AMOUNT; got {item!r}")
+        key = key.strip()
+        if key in lines:
+            line, comp = key, None
+        else:
+            line, _, comp = key.rpartition(":")
+            line, comp = line.strip(), comp.strip()
+        if line not in lines:
+            raise BusinessCaseError("--unit-cost", f"names no driver line of the case (with the chosen variants): "
+                                    f"{key!r}; lines are {sorted(lines)}")
+        d = lines[line]
+        if comp is None:
+            if len(d.components) != 1:
+                raise BusinessCaseError("--unit-cost", f"line {line!r} has {len(d.components)} components, so name "
+                                        f"one: LINE:COMPONENT=AMOUNT with COMPONENT one of "
+                                        f"{[c.label or c.area for c in d.components]}")
+            comp = d.components[0].label or d.components[0].area
+        text = amount.strip().replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            value = float(text)
+        except ValueError:
+            raise BusinessCaseError("--unit-cost", f"amount must be a number (decimal comma or point); got "
+                                    f"{amount!r} in {item!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BusinessCaseError("--unit-cost", f"amount must be a finite number; got {amount!r}")
+        out.setdefault(line, {})[comp] = value
+    return out
+
+
+def _effects_from_register(register: str, protocol_path, as_of=None, *, variants=(),
+                           case_path=None) -> tuple[dict, dict, object]:
     """Effects from `trial analyze` on the register, the analysis' date (``as_of``, ``descriptive``) and the
     register's own protocol. ``--protocol`` is accepted only when it is that protocol (same fingerprint)."""
     import importlib
@@ -94,11 +147,20 @@ def _effects_from_register(register: str, protocol_path, as_of=None) -> tuple[di
         mode = reg.mode
         # measured helårspersoner per benefit, beside the case (its driver lines count the same money)
         years = _benefit_years(reg, as_of)
+        effects = effects_from_analysis(result, protocol)
+        notes = []
+        if variants:
+            # a variant line that prices the measured helårspersoner: measure them on this register's panel
+            from ..business_case import add_benefit_years, default_case_path, load_case
+
+            case = load_case(case_path or default_case_path(protocol)).with_variants(variants)
+            effects, notes = add_benefit_years(effects, analysis.register_frames(reg, as_of), case)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
             "descriptive": getattr(result, "descriptive", None), "mode": mode,
-            **({"benefit_years": years.to_dict("records")} if years is not None else {})}
-    return effects_from_analysis(result, protocol), meta, protocol
+            **({"benefit_years": years.to_dict("records")} if years is not None else {}),
+            "_notes": notes}
+    return effects, meta, protocol
 
 
 def _benefit_years(reg, as_of):
@@ -111,11 +173,18 @@ def _benefit_years(reg, as_of):
         return None
 
 
-def _benefit_years_text(rows) -> str:
-    """The measured Δ helårspersoner per benefit as Danish text lines (beside the case, not in it)."""
+def _benefit_years_text(rows, priced=None) -> str:
+    """The measured Δ helårspersoner per benefit as Danish text lines (beside the case; ``priced``: the
+    variant line that prices some of them, which the heading then names)."""
     from .._format import fmt_number
 
-    out = ["Helårspersoner pr. ydelse fra ugepanelet (målt; vises ved siden af casen, indgår ikke i den):",
+    head = ("Helårspersoner pr. ydelse fra ugepanelet (målt over hele opfølgningen; vises ved siden af casen, "
+            "indgår ikke i den):")
+    if priced is not None:
+        w = f" i opfølgningsuge {priced.weeks[0]}-{priced.weeks[1]}" if priced.weeks else ""
+        head = (f"Helårspersoner pr. ydelse fra ugepanelet (målt over hele opfølgningen). Casens linje "
+                f"'{priced.line}' prissætter forskellen i helårspersoner på {', '.join(priced.benefits)}{w}:")
+    out = [head,
            f"  {'ydelse':<26} {'deltager':>9} {'kontrol':>9} {'forskel':>9}  95 %-interval         pr. 100 pr. år"]
     def n(x, d=3):
         return "–" if x is None or x != x else fmt_number(x, d)
@@ -150,7 +219,12 @@ def run(args) -> int:
         raise BusinessCaseError("--withhold", "leaves a measured effect out, so it needs --register R or "
                                               "--effects FILE")
     if not (args.effects or args.register):
+        from ..business_case._effect import _apply_unit_costs
+
         case = load_case(args.case)
+        if args.variant:
+            case = case.with_variants(args.variant)
+        case = _apply_unit_costs(case, _parse_unit_costs(args.unit_cost, case))
         if args.discount_rate is not None:
             import dataclasses
 
@@ -167,7 +241,9 @@ def run(args) -> int:
         protocol = load_protocol(args.protocol)
         effects = _load_effects(args.effects)
     else:
-        effects, meta, protocol = _effects_from_register(args.register, args.protocol, args.as_of)
+        effects, meta, protocol = _effects_from_register(args.register, args.protocol, args.as_of,
+                                                         variants=args.variant, case_path=args.case)
+    extra_notes = meta.pop("_notes", [])
     if args.withhold:
         from ..business_case import withhold_effects
 
@@ -180,14 +256,18 @@ def run(args) -> int:
         meta = {**meta, "withheld": sorted(set(args.withhold))}
     # one documented default for the draws: the protocol's allocation seed (as the quarterly report and the demo)
     seed = args.seed if args.seed is not None else default_seed(protocol)
-    case = load_case(args.case) if args.case else None
-    if case is not None and args.discount_rate is not None:
+    from ..business_case import default_case_path
+
+    case = load_case(args.case) if args.case else load_case(default_case_path(protocol))
+    if args.discount_rate is not None:
         import dataclasses
 
         case = dataclasses.replace(case, discount_rate=args.discount_rate)
+    unit_costs = _parse_unit_costs(args.unit_cost, case.with_variants(args.variant) if args.variant else case)
     try:
         res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
-                              horizon_years=args.horizon, payback_within=args.payback_within)
+                              horizon_years=args.horizon, payback_within=args.payback_within,
+                              variants=args.variant, unit_costs=unit_costs, extra_notes=extra_notes)
     except BusinessCaseError as exc:
         if args.effects and exc.file is None and exc.key.startswith("effects["):
             raise BusinessCaseError(exc.key, exc.message, file=args.effects) from None
@@ -201,7 +281,8 @@ def run(args) -> int:
                   + (" (deskriptiv: før analysedatoen)" if meta.get("descriptive") else ""))
         print(res.summary())
         if meta.get("benefit_years"):
-            print(_benefit_years_text(meta["benefit_years"]))
+            priced = next((d for d in res.case.drivers if (d.endpoint or "").startswith("benefit_years")), None)
+            print(_benefit_years_text(meta["benefit_years"], priced))
         print()
         print(res.sensitivity.summary())
         print(f"(seed {seed})")
