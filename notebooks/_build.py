@@ -814,6 +814,35 @@ NB03 = [
     comparison
     '''),
     md('''
+    ## 7. Variant: the saved forsørgelse in measured helårspersoner
+
+    The published case counts transfers *per citizen moved into a job* (110,8 t.kr. a year, 106,08 for
+    fleksjob). The weekly panel measures the same money directly: the difference between the arms in
+    the share of follow-up weeks 105–156 (the third year, when the case counts the full effect) spent
+    on ressourceforløbsydelse, kontanthjælp, sygedagpenge or førtidspension — Δ helårspersoner per
+    treated citizen a year. The variant `helaarspersoner` prices it at 108,44 t.kr. net per
+    helårsperson after refusion (implied by the published case) and **replaces** the "sparet
+    forsørgelse" amounts instead of adding to them; at the assumed effect it is the published case.
+    The measured helårspersoner are drawn jointly with the other effects (as
+    `trial business-case --register R --variant helaarspersoner`).
+    '''),
+    code('''
+    from trial.business_case import effect_fed
+
+    variant = effect_fed(REGISTER, as_of=AS_OF, rng=SEED, n_draws=N_DRAWS, horizon_years=HORIZON_YEARS,
+                         payback_within=PAYBACK_WITHIN, variants=["helaarspersoner"])
+    line = next(e for e in variant.effects if e.endpoint == "benefit_years")
+    print(f"Δ helårspersoner on forsørgelse: {line.estimate:+.3f} per treated citizen a year "
+          f"(SE {line.std_error or float('nan'):.3f}, {line.basis})")
+    pd.DataFrame({
+        "per citizen moved (published)": {"payback on the total economy, years": payback_text(case.payback_years_total),
+                                          f"P(payback within {PAYBACK_WITHIN} years)": round(case.p_payback, 3)},
+        "measured helårspersoner (variant)": {
+            "payback on the total economy, years": payback_text(variant.payback_years_total),
+            f"P(payback within {PAYBACK_WITHIN} years)": round(variant.p_payback, 3)},
+    })
+    '''),
+    md('''
     ## Key numbers
 
     What the test suite compares with `trial business-case --register R --seed SEED --json`.
@@ -834,6 +863,9 @@ NB03 = [
         "published_payback_years_total": published.payback_years_total,
         "payback_years_total_quantiles": d["payback_years_total_quantiles"],
         "p_payback_never": d["p_payback_never"],
+        "variant_helaarspersoner": {"benefit_years": line.estimate, "basis": line.basis,
+                                    "p_payback_within": variant.p_payback,
+                                    "total_permanent": list(variant.base.total_permanent)},
     })
     print(f"P(payback within {case.payback_within} years) = {case.p_payback:.3f}; "
           f"never pays back in {case.p_payback_never:.1%} of the draws")

@@ -324,6 +324,18 @@ def test_business_case_equals_trial_business_case(executed, nb_register):
             _close(v, est[ep], f"effect {ep} vs analysis")
 
 
+def test_business_case_variant_equals_trial_business_case_variant(executed, nb_register):
+    keys = executed["03_business_case.ipynb"][1]["numbers"]["variant_helaarspersoner"]
+    cli = _trial_cli("business-case", "--register", str(nb_register), "--seed", str(SEED),
+                     "--variant", "helaarspersoner")
+    assert cli["variants"] == ["helaarspersoner"]
+    e = next(x for x in cli["effects"] if x["endpoint"] == "benefit_years")
+    assert e["basis"] == keys["basis"] == "målt"
+    _close(keys["benefit_years"], e["estimate"], "benefit_years")
+    _close(keys["p_payback_within"], cli["p_payback_within"], "variant p_payback_within")
+    _close_lists(keys["total_permanent"], cli["total_permanent"], "variant total_permanent")
+
+
 def test_business_case_as_of_equals_trial_business_case_as_of(nb_register, tmp_path):
     """AS_OF at the interim upload: the effects of the descriptive interim analysis, as `--as-of`."""
     _, seconds = execute("03_business_case.ipynb", {"REGISTER": str(nb_register), "AS_OF": INTERIM, "SEED": SEED,

@@ -291,7 +291,12 @@ class CaseResult(Displayable):
         t = self.table("section1")
         labels = list(self.case.year_labels)
         w = max(12, max(len(f"{r['line']} ({r['administration']})") for _, r in t.iterrows()) + 2)
-        out = [self.case.title, f"{TABLE_TITLES_DA['section1']} ({unit}{pl})",
+        out = [self.case.title]
+        for drv in self.case.drivers:      # a chosen variant: its line and what it counts instead of
+            if drv.variant:
+                out.append(f"Variant {drv.variant}: '{drv.line}' erstatter "
+                           + ", ".join(f"'{t}'" for t in drv.replaces))
+        out += [f"{TABLE_TITLES_DA['section1']} ({unit}{pl})",
                " " * w + "".join(f"{lab:>10}" for lab in labels) + "  styringsområde"]
         for _, r in t.iterrows():
             name = f"{r['line']} ({r['administration']})" if r["administration"] else r["line"]
