@@ -330,3 +330,116 @@ def test_a_variant_that_takes_a_whole_line_and_one_that_takes_a_component():
     with pytest.raises(BusinessCaseError) as ei:      # w took the whole line, so v finds nothing to replace
         c.with_variants(["w", "v"])
     assert "chosen variants: w" in ei.value.message
+
+
+# --------------------------------------------------------------------------- QA round (variants)
+@pytest.mark.parametrize("amount, value", [("2,5", 2.5), ("2.5", 2.5), ("1.234,5", 1234.5), ("1.234.567", 1234567.0),
+                                           ("-2,5", -2.5), (" 3 ", 3.0), ("0,125", None), ("1234", 1234.0)])
+def test_unit_cost_amounts_read_as_a_dane_means_them(amount, value):
+    from trial.cli.cmd_business_case import _parse_amount
+
+    if value is None:          # 0,125 has three decimals after a single 0: not a thousands separator
+        assert _parse_amount(amount, "x") == 0.125
+    else:
+        assert _parse_amount(amount, "x") == value
+
+
+@pytest.mark.parametrize("amount", ["1.234", "2,500", "1,234.5", "1.23,4", "abc", "nan", "inf", "", "1,2,3"])
+def test_ambiguous_or_bad_unit_cost_amounts_are_refused(amount):
+    from trial.cli.cmd_business_case import _parse_amount
+
+    with pytest.raises(BusinessCaseError) as ei:
+        _parse_amount(amount, "x")
+    assert ei.value.key == "--unit-cost"
+
+
+def test_cli_unit_cost_twice_and_of_an_unchosen_variant(capsys):
+    u = "Psykiatriske indlæggelsesdage=2,5"
+    assert main(["business-case", str(CASE), "--variant", "indlaeggelsesdage", "--unit-cost", u,
+                 "--unit-cost", u]) == 2
+    assert "twice" in capsys.readouterr().err
+    assert main(["business-case", str(CASE), "--unit-cost", u]) == 2
+    assert "--variant indlaeggelsesdage" in capsys.readouterr().err
+    assert main(["business-case", str(CASE), "--variant", "nope"]) == 2
+    assert "`--variant`" in capsys.readouterr().err
+
+
+def test_cli_plain_case_repeats_the_entered_price(capsys):
+    argv = ["business-case", str(CASE), "--variant", "indlaeggelsesdage", "--unit-cost",
+            "Psykiatriske indlæggelsesdage=2,5"]
+    assert main(argv) == 0
+    assert "Bemærk: Enhedsbeløb indtastet af brugeren (antaget): Psykiatriske indlæggelsesdage, " \
+           "pris pr. indlæggelsesdag = 2,50." in capsys.readouterr().out
+    assert main(argv + ["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unit_costs"] == {
+        "Psykiatriske indlæggelsesdage": {"pris pr. indlæggelsesdag": 2.5}}
+
+
+def test_unit_costs_must_be_a_mapping_per_line(case, protocol):
+    with pytest.raises(BusinessCaseError) as ei:
+        effect_fed_case({}, case=case, protocol=protocol, variants=["indlaeggelsesdage"], n_draws=20, rng=1,
+                        unit_costs={"Psykiatriske indlæggelsesdage": 2.5})
+    assert "mapping" in ei.value.message
+    with pytest.raises(BusinessCaseError) as ei:          # a variant line priced without choosing the variant
+        effect_fed_case({}, case=case, protocol=protocol, n_draws=20, rng=1,
+                        unit_costs={"Psykiatriske indlæggelsesdage": {"EO": 2.5}})
+    assert "variant 'indlaeggelsesdage'" in ei.value.message
+
+
+def test_scaling_before_or_after_choosing_a_variant_is_the_same(case):
+    a = compute_case(case.with_variants("helaarspersoner").scaled(prices=1.2, duration=1))
+    b = compute_case(case.scaled(prices=1.2, duration=1).with_variants("helaarspersoner"))
+    np.testing.assert_allclose(a.total_permanent, b.total_permanent, atol=1e-9)
+    # year 4: the helårspersoner line at 1.2 x 108.44, lasting one year (0 in years 5 and 6)
+    line = [ln for ln in a.case.driver_lines() if ln.line == "Sparet forsørgelse, helårspersoner"][0]
+    assert list(line.amounts) == pytest.approx([0, 0, 0, -0.10 * 100 * 108.44 * 1.2, 0, 0], abs=1e-9)
+
+
+def test_a_line_name_with_colon_space_can_be_replaced_whole():
+    text = _HEAD.replace('line = "Job"', 'line = "Psykiatri: medfinansiering"') + (
+        '[[driver]]\nline = "V"\nadministration = "BIF"\nassumed_effect = -0.1\nvariant = "v"\n'
+        'replaces = ["Psykiatri: medfinansiering"]\n'
+        'components = [{ area = "EO", per_citizen = 100, phasing = [0, 1] }]\n'
+        '[[driver]]\nline = "W"\nadministration = "BIF"\nassumed_effect = -0.1\nvariant = "w"\n'
+        'replaces = ["Psykiatri: medfinansiering: sparet forsørgelse"]\n'
+        'components = [{ area = "EO", per_citizen = 100, phasing = [0, 1] }]\n')
+    c = loads_case(text)
+    assert [d.line for d in c.with_variants("v").drivers] == ["V"]
+    assert c.with_variants("v").replaced_lines == {"Psykiatri: medfinansiering": "v"}
+    w = c.with_variants("w")
+    assert [cc.area for cc in w.driver("Psykiatri: medfinansiering").components] == ["Service"]
+
+
+def test_notes_name_the_variant_that_replaced_and_the_unchosen_one(case, protocol):
+    eff = {"psych_contact": {"estimate": -0.1, "std_error": 0.05},
+           "benefit_years": {"estimate": -0.1, "std_error": 0.05}}
+    r = effect_fed_case(eff, case=case, protocol=protocol, variants=["helaarspersoner", "indlaeggelsesdage"],
+                        n_draws=20, rng=1, unit_costs={"Psykiatriske indlæggelsesdage": {"EO": 2.5}})
+    assert any("replaced by the chosen variant (indlaeggelsesdage)" in n for n in r.notes)
+    r2 = effect_fed_case(eff, case=case, protocol=protocol, n_draws=20, rng=1)
+    assert "benefit_years" in r2.unused_effects
+    assert any("used only by variant 'helaarspersoner'" in n for n in r2.notes)
+    from trial.business_case._notes import note_in_language
+
+    da = [note_in_language(n, True, fallback=None) for n in r2.notes]
+    assert any("bruges kun af varianten 'helaarspersoner'" in n for n in da)
+
+
+def test_partly_observed_window_is_noted(case):
+    enr, st = _panel()
+    st = st.assign(week=st["week"] + 104)         # weeks 105-108: the window 105-156 seen up to week 108
+    eff, notes = add_benefit_years({}, {"enrollments": enr, "status": st}, case.with_variants("helaarspersoner"))
+    assert eff["benefit_years"]["last_week_observed"] == 108
+    assert notes == ["benefit_years: measured on follow-up weeks 105-108 of 105-156 so far (no citizen is further yet)"]
+    from trial.business_case._notes import note_in_language
+
+    assert note_in_language(notes[0], True) == ("benefit_years: målt i opfølgningsuge 105-108 af 105-156 indtil "
+                                                "videre (ingen borger er nået længere endnu).")
+
+
+def test_cli_withhold_benefit_years(reg, capsys):
+    assert main(["business-case", "--register", reg, "--variant", "helaarspersoner", "--withhold", "benefit_years",
+                 "--draws", "50", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    e = next(x for x in out["effects"] if x["endpoint"] == "benefit_years")
+    assert e["basis"] == "antaget" and e["estimate"] == -0.10 and out["withheld"] == ["benefit_years"]

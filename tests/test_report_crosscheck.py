@@ -179,7 +179,7 @@ def test_withhold_names_the_endpoints_and_needs_measured_effects(outputs, capsys
     capsys.readouterr()
     assert main(["business-case", "--register", r, "--withhold", "employment"]) == 2
     err = capsys.readouterr().err
-    assert "`--withhold`: must be an endpoint id of the protocol (" in err and "ordinary_employment" in err
+    assert "`--withhold`: must be an endpoint id of the protocol or an effect given (" in err and "ordinary_employment" in err
     assert "got 'employment'" in err
     assert main(["business-case", "trial/data/bi25.toml", "--withhold", "par107"]) == 2
     assert "needs --register R or --effects FILE" in capsys.readouterr().err

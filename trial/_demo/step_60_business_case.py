@@ -62,6 +62,7 @@ def _helaarspersoner_variant(ctx, effects, seed) -> None:
 
     from .._format import fmt_number, fmt_pct
     from ..business_case import add_benefit_years, default_case_path, effect_fed_case, load_case
+    from ..business_case._result import _years_da
 
     register = getattr(ctx, "register", None)
     if register is None or getattr(effects, "analysis", None) is None:
@@ -79,7 +80,7 @@ def _helaarspersoner_variant(ctx, effects, seed) -> None:
     line = next(i for i in res.effects if i.endpoint == "benefit_years")
     ctx.echo(f"Variant 'helaarspersoner' (sparet forsørgelse prissat med målte helårspersoner): "
              f"{fmt_number(100 * line.estimate, 1)} helårspersoner pr. 100 pr. år [{line.basis}]; "
-             f"tilbagebetaling (totaløkonomi) {fmt_number(res.payback_years_total, 1)} år; "
+             f"tilbagebetaling (totaløkonomi) {_years_da(res.payback_years_total)}; "
              f"P(tilbagebetaling inden for {res.payback_within} år) {fmt_pct(res.p_payback, 0)}")
     (ctx.out / "business_case_helaarspersoner.json").write_text(
         json.dumps(_clean(res.to_dict()), ensure_ascii=False, indent=2))

@@ -173,6 +173,8 @@ class Case:
     variant_drivers: tuple[Driver, ...] = ()
     #: the variants chosen (:meth:`with_variants`); their lines are in :attr:`drivers`
     variants: tuple[str, ...] = ()
+    #: whole driver lines a chosen variant took out of the case: line -> variant
+    replaced_lines: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def n_years(self) -> int:
@@ -272,15 +274,20 @@ class Case:
                                         f"{', '.join(avail) or 'none'}", file=self.path)
         drivers = list(self.drivers)
         chosen = list(self.variants)
+        gone = dict(self.replaced_lines)
         for n in names:
             if n in chosen:
                 continue
             for vd in (d for d in self.variant_drivers if d.variant == n):
                 for target in vd.replaces:
+                    before = {d.line for d in drivers}
                     drivers = _replace_target(drivers, target, vd, chosen, file=self.path)
+                    for ln in before - {d.line for d in drivers}:
+                        gone[ln] = n
                 drivers.append(vd)
             chosen.append(n)
-        return dataclasses.replace(self, drivers=tuple(drivers), variants=tuple(chosen))
+        return dataclasses.replace(self, drivers=tuple(drivers), variants=tuple(chosen),
+                                   replaced_lines=MappingProxyType(gone))
 
     def with_effects(self, effects: Mapping[str, float], basis: Mapping[str, str] | None = None) -> "Case":
         """A copy with other effects per driver line (and their målt/antaget basis)."""
@@ -299,19 +306,23 @@ class Case:
         phasing; later years get phasing 0 (the case years only; beyond them
         :func:`extend_years` continues the last year).
         """
-        drivers = []
-        for d in self.drivers:
-            comps = []
-            for c in d.components:
-                ph = list(c.phasing)
-                if duration is not None:
-                    nz = [i for i, p in enumerate(ph) if p]
-                    if nz:
-                        ph = [p if i < nz[0] + duration else 0.0 for i, p in enumerate(ph)]
-                comps.append(dataclasses.replace(
-                    c, per_citizen=None if c.per_citizen is None else c.per_citizen * prices, phasing=tuple(ph)))
-            drivers.append(dataclasses.replace(d, components=tuple(comps)))
-        return dataclasses.replace(self, drivers=tuple(drivers))
+        def scale(ds):
+            out = []
+            for d in ds:
+                comps = []
+                for c in d.components:
+                    ph = list(c.phasing)
+                    if duration is not None:
+                        nz = [i for i, p in enumerate(ph) if p]
+                        if nz:
+                            ph = [p if i < nz[0] + duration else 0.0 for i, p in enumerate(ph)]
+                    comps.append(dataclasses.replace(
+                        c, per_citizen=None if c.per_citizen is None else c.per_citizen * prices, phasing=tuple(ph)))
+                out.append(dataclasses.replace(d, components=tuple(comps)))
+            return tuple(out)
+
+        # the variant lines too, so a variant chosen after scaling is scaled alike
+        return dataclasses.replace(self, drivers=scale(self.drivers), variant_drivers=scale(self.variant_drivers))
 
 
 def require_price(d: Driver, c: Component, *, file=None) -> float:
@@ -321,20 +332,25 @@ def require_price(d: Driver, c: Component, *, file=None) -> float:
         raise BusinessCaseError(
             f"driver[{d.line!r}].{what}",
             f"has no price: the line belongs to variant {d.variant!r}, whose unit amount the case does not give, "
-            f"so it must be entered (antaget), in the case's unit per {d.effect_unit or 'unit of effect'}: "
-            f"`trial business-case ... --unit-cost '{d.line}=<amount>'` or "
+            f"so it must be entered (antaget) as an amount in the case's unit per unit of the effect"
+            + (f" (the effect counts {d.effect_unit})" if d.effect_unit else "")
+            + f": `trial business-case ... --unit-cost '{d.line}=<amount>'` or "
             f"effect_fed_case(..., unit_costs={{{d.line!r}: {{{what!r}: <amount>}}}})", file=file)
     return c.per_citizen
 
 
-def _split_target(target: str) -> tuple[str, str | None]:
-    line, sep, comp = target.partition(": ")
+def _split_target(target: str, lines=()) -> tuple[str, str | None]:
+    """``"line"`` or ``"line: component label"``; a target that is itself a line name (even one with
+    ": " in it) is that whole line, else it is split at its last ": "."""
+    if target in lines:
+        return target, None
+    line, sep, comp = target.rpartition(": ")
     return (line, comp) if sep else (target, None)
 
 
 def _replace_target(drivers: list, target: str, by: Driver, chosen, *, file=None) -> list:
     """``drivers`` without the driver line or component ``target`` (replaced by variant line ``by``)."""
-    line, comp = _split_target(target)
+    line, comp = _split_target(target, [d.line for d in drivers if d.variant is None])
     idx = [i for i, d in enumerate(drivers) if d.line == line and d.variant is None]
     if not idx:
         raise BusinessCaseError(f"driver[{by.line!r}].replaces", f"names line {line!r}, which the case does not "

@@ -542,9 +542,16 @@ def _apply_unit_costs(case: Case, unit_costs) -> Case:
         raise BusinessCaseError("unit_costs", "must be a mapping line -> {area or component label: amount per citizen}")
     drivers = []
     known = {d.line for d in case.drivers}
-    for ln in unit_costs:
+    for ln, over in unit_costs.items():
         if ln not in known:
+            var = next((d.variant for d in case.variant_drivers if d.line == ln), None)
+            if var is not None:
+                raise BusinessCaseError("unit_costs", f"names line {ln!r}, which belongs to variant {var!r}: "
+                                        f"choose it (variants=[{var!r}], --variant {var}) to price it")
             raise BusinessCaseError("unit_costs", f"names no driver line: {ln!r}; lines are {sorted(known)}")
+        if not isinstance(over, Mapping):
+            raise BusinessCaseError(f"unit_costs[{ln!r}]", f"must be a mapping {{component label or area: "
+                                    f"amount}}, e.g. {{{ln!r}: {{'EO': 2.5}}}}; got {over!r}")
     for d in case.drivers:
         over = unit_costs.get(d.line)
         if not over:
@@ -699,8 +706,7 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
 
     # ---- effects per driver line
     case_lines = {d.line for d in case.drivers}
-    replaced = {_target_line(t) for d in case.drivers if d.variant for t in d.replaces
-                if ": " not in t}               # whole lines a chosen variant took out of the case
+    replaced = dict(case.replaced_lines)        # whole lines a chosen variant took out of the case
     by_line = {}
     for ep, ln in link.drivers.items():
         if ln not in case_lines:
@@ -726,7 +732,11 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
     for ep, ln in link.drivers.items():
         if ln in replaced and ep in effects:
             notes.append(f"{ep}: its line {ln!r} is replaced by the chosen variant "
-                         f"({', '.join(case.variants)}), so this effect is not used")
+                         f"({replaced[ln]}), so this effect is not used")
+    for d in case.variant_drivers:              # an effect only a variant that was not chosen uses
+        if d.endpoint in unused and d.variant not in case.variants:
+            notes.append(f"{d.endpoint}: is used only by variant {d.variant!r}, which was not chosen "
+                         f"(--variant {d.variant})")
     inputs: list[EffectInput] = []
     for d in case.drivers:
         ep = by_line.get(d.line)
@@ -887,10 +897,6 @@ def effect_fed_case(effects: Mapping[str, Any], *, case: Case | str | Path | Non
         p_payback=p_pay, payback_within=payback_within, horizon_years=horizon_years,
         confidence_level=confidence_level, n_draws=D, draws_from=draws_from, break_even=break_even,
         break_even_scale=float(scale), sensitivity=sens, seed=seed, unused_effects=unused, notes=tuple(notes))
-
-
-def _target_line(target: str) -> str:
-    return target.partition(": ")[0]
 
 
 def _joint_columns(analysis, inputs) -> dict:

@@ -22,6 +22,11 @@ _BC_NOTES_DA = (
      "effekt."),
     (r"unit amounts entered by the user \(antaget\): (.+?)\.?$",
      "Enhedsbeløb indtastet af brugeren (antaget): {0}."),
+    (r"([a-z0-9_:]+): measured on follow-up weeks (\d+)-(\d+) of (\d+)-(\d+) so far \(no citizen is further "
+     r"yet\)\.?",
+     "{0}: målt i opfølgningsuge {1}-{2} af {3}-{4} indtil videre (ingen borger er nået længere endnu)."),
+    (r"([a-z0-9_:]+): is used only by variant '([^']*)', which was not chosen \(--variant [^)]*\)\.?",
+     "{0}: bruges kun af varianten '{1}', som ikke er valgt (--variant {1})."),
     (r"([a-z0-9_:]+): its line '([^']*)' is replaced by the chosen variant \(([^)]*)\), so this effect is not "
      r"used\.?",
      "{0}: linjen '{1}' er erstattet af den valgte variant ({2}), så denne effekt bruges ikke."),

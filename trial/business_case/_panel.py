@@ -145,7 +145,8 @@ def benefit_years_effect(enrollments: pd.DataFrame, status: pd.DataFrame, benefi
     -------
     dict or None
         ``estimate, std_error, ci_low, ci_high, n_treatment, n_control,
-        measured=True, weeks``; ``None`` when fewer than 2 citizens of an arm
+        measured=True, weeks, last_week_observed`` (the latest follow-up week
+        seen in the window); ``None`` when fewer than 2 citizens of an arm
         have an observed week in the window (not measurable yet).
 
     Examples
@@ -173,9 +174,11 @@ def benefit_years_effect(enrollments: pd.DataFrame, status: pd.DataFrame, benefi
     r = difference_in_means(d, outcome="y", treatment="t", confidence_level=confidence_level)
     if not (np.isfinite(r.estimate) and np.isfinite(r.std_error) and r.std_error > 0):
         return None
+    wk = st["week"] if weeks is None else st["week"][(st["week"] >= weeks[0]) & (st["week"] <= weeks[1])]
     return {"estimate": float(r.estimate), "std_error": float(r.std_error), "ci_low": float(r.ci_low),
             "ci_high": float(r.ci_high), "n_treatment": n_t, "n_control": n_c, "measured": True,
-            "weeks": None if weeks is None else [int(weeks[0]), int(weeks[1])]}
+            "weeks": None if weeks is None else [int(weeks[0]), int(weeks[1])],
+            "last_week_observed": int(wk.max())}
 
 
 def add_benefit_years(effects, frames, case):
@@ -223,6 +226,9 @@ def add_benefit_years(effects, frames, case):
                          f"{d.line!r} keeps the assumed effect (antaget)")
             continue
         out[d.endpoint] = eff
+        if d.weeks and eff["last_week_observed"] < d.weeks[1]:
+            notes.append(f"{d.endpoint}: measured on follow-up weeks {d.weeks[0]}-{eff['last_week_observed']} of "
+                         f"{d.weeks[0]}-{d.weeks[1]} so far (no citizen is further yet)")
         if data is None:
             continue
         data[d.endpoint] = data["pseudonym"].map(benefit_year_shares(st, d.benefits, weeks=d.weeks)).astype(float)

@@ -1,6 +1,9 @@
 """`trial business-case CASE.toml | --effects FILE.json | --register R [--as-of DATE]`."""
 from __future__ import annotations
 
+import math
+import re
+
 from ._common import EXIT_CHECK_FAILED, EXIT_OK, add_json_flag, print_json
 
 
@@ -74,6 +77,25 @@ def _load_effects(path: str) -> dict:
     return data
 
 
+def _with_variants(case, names):
+    """``case.with_variants(names)`` with the flag named in the error."""
+    from ..exceptions import BusinessCaseError
+
+    try:
+        return case.with_variants(names)
+    except BusinessCaseError as exc:
+        if exc.key == "variant":
+            raise BusinessCaseError("--variant", exc.message, file=exc.file) from None
+        raise
+
+
+def _unit_costs_da(unit_costs: dict) -> str:
+    from .._format import fmt_number
+
+    return "Enhedsbeløb indtastet af brugeren (antaget): " + "; ".join(
+        f"{ln}, {comp} = {fmt_number(v, 2)}" for ln, over in unit_costs.items() for comp, v in over.items()) + "."
+
+
 def _parse_unit_costs(items, case) -> dict | None:
     """``--unit-cost LINE[:COMPONENT]=AMOUNT`` values as ``{line: {component: amount}}`` for ``case``."""
     from ..exceptions import BusinessCaseError
@@ -93,6 +115,10 @@ def _parse_unit_costs(items, case) -> dict | None:
             line, _, comp = key.rpartition(":")
             line, comp = line.strip(), comp.strip()
         if line not in lines:
+            var = next((d.variant for d in case.variant_drivers if d.line in (key, line)), None)
+            if var is not None:
+                raise BusinessCaseError("--unit-cost", f"names line {key!r}, which belongs to variant {var!r}: add "
+                                        f"--variant {var} to count it")
             raise BusinessCaseError("--unit-cost", f"names no driver line of the case (with the chosen variants): "
                                     f"{key!r}; lines are {sorted(lines)}")
         d = lines[line]
@@ -102,18 +128,47 @@ def _parse_unit_costs(items, case) -> dict | None:
                                         f"one: LINE:COMPONENT=AMOUNT with COMPONENT one of "
                                         f"{[c.label or c.area for c in d.components]}")
             comp = d.components[0].label or d.components[0].area
-        text = amount.strip().replace(" ", "")
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")
-        try:
-            value = float(text)
-        except ValueError:
-            raise BusinessCaseError("--unit-cost", f"amount must be a number (decimal comma or point); got "
-                                    f"{amount!r} in {item!r}") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise BusinessCaseError("--unit-cost", f"amount must be a finite number; got {amount!r}")
+        value = _parse_amount(amount, item)
+        if comp in out.get(line, {}):
+            raise BusinessCaseError("--unit-cost", f"gives {line}:{comp} twice; give each unit amount once")
         out.setdefault(line, {})[comp] = value
     return out
+
+
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
+
+
+def _parse_amount(amount: str, item: str) -> float:
+    """An amount as a Danish or plain number: 2,5 / 2.5 / 1.234,5 / 1.234.567; refuses 1.234 and 2,500
+    (a thousands separator or three decimals?) and 1,234.5 (English thousands separators)."""
+    from ..exceptions import BusinessCaseError
+
+    t = amount.strip().replace(" ", "").replace("\u00a0", "")
+    bad = BusinessCaseError("--unit-cost", f"amount must be a number (decimal comma or point, Danish thousands "
+                                           f"points allowed: 1.234,5); got {amount!r} in {item!r}")
+    if "," in t and "." in t:
+        head, _, tail = t.rpartition(",")
+        if "." in tail or not _THOUSANDS.fullmatch(head):
+            raise bad
+        t = head.replace(".", "") + "." + tail
+    elif t.count(",") == 1 or t.count(".") == 1:
+        if re.fullmatch(r"[+-]?[1-9]\d{0,2}[.,]\d{3}", t):
+            whole = t.replace(",", "").replace(".", "")
+            dec = t.replace(".", ",") + "0"
+            raise BusinessCaseError("--unit-cost", f"amount {amount!r} is ambiguous: a thousands separator or "
+                                    f"three decimals? Write {whole} for the whole number or {dec} for the decimals")
+        t = t.replace(",", ".")
+    elif t.count(".") > 1:
+        if not _THOUSANDS.fullmatch(t):
+            raise bad
+        t = t.replace(".", "")
+    try:
+        value = float(t)
+    except ValueError:
+        raise bad from None
+    if not math.isfinite(value):
+        raise BusinessCaseError("--unit-cost", f"amount must be a finite number; got {amount!r}")
+    return value
 
 
 def _effects_from_register(register: str, protocol_path, as_of=None, *, variants=(),
@@ -153,7 +208,7 @@ def _effects_from_register(register: str, protocol_path, as_of=None, *, variants
             # a variant line that prices the measured helårspersoner: measure them on this register's panel
             from ..business_case import add_benefit_years, default_case_path, load_case
 
-            case = load_case(case_path or default_case_path(protocol)).with_variants(variants)
+            case = _with_variants(load_case(case_path or default_case_path(protocol)), variants)
             effects, notes = add_benefit_years(effects, analysis.register_frames(reg, as_of), case)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
@@ -182,8 +237,9 @@ def _benefit_years_text(rows, priced=None) -> str:
             "indgår ikke i den):")
     if priced is not None:
         w = f" i opfølgningsuge {priced.weeks[0]}-{priced.weeks[1]}" if priced.weeks else ""
-        head = (f"Helårspersoner pr. ydelse fra ugepanelet (målt over hele opfølgningen). Casens linje "
-                f"'{priced.line}' prissætter forskellen i helårspersoner på {', '.join(priced.benefits)}{w}:")
+        head = (f"Helårspersoner pr. ydelse fra ugepanelet, målt over hele opfølgningen (også fleksjob); vises ved "
+                f"siden af casen. Casens linje '{priced.line}' prissætter i stedet forskellen i helårspersoner på "
+                f"{', '.join(priced.benefits)}{w} (effekten benefit_years ovenfor):")
     out = [head,
            f"  {'ydelse':<26} {'deltager':>9} {'kontrol':>9} {'forskel':>9}  95 %-interval         pr. 100 pr. år"]
     def n(x, d=3):
@@ -223,17 +279,20 @@ def run(args) -> int:
 
         case = load_case(args.case)
         if args.variant:
-            case = case.with_variants(args.variant)
-        case = _apply_unit_costs(case, _parse_unit_costs(args.unit_cost, case))
+            case = _with_variants(case, args.variant)
+        unit_costs = _parse_unit_costs(args.unit_cost, case)
+        case = _apply_unit_costs(case, unit_costs)
         if args.discount_rate is not None:
             import dataclasses
 
             case = dataclasses.replace(case, discount_rate=args.discount_rate)
         res = compute_case(case)
         if args.json:
-            print_json(res.to_dict())
+            print_json({**res.to_dict(), **({"unit_costs": unit_costs} if unit_costs else {})})
         else:
             print(res.summary())
+            if unit_costs:
+                print("Bemærk: " + _unit_costs_da(unit_costs))
         return EXIT_CHECK_FAILED if (args.strict and res.warnings) else EXIT_OK
 
     meta = {}
@@ -247,11 +306,11 @@ def run(args) -> int:
     if args.withhold:
         from ..business_case import withhold_effects
 
-        ids = [e.id for e in protocol.endpoints]
+        ids = [e.id for e in protocol.endpoints] + [k for k in effects if k not in {e.id for e in protocol.endpoints}]
         for ep in args.withhold:
             if ep not in ids:
-                raise BusinessCaseError("--withhold", f"must be an endpoint id of the protocol ({', '.join(ids)}); "
-                                                      f"got {ep!r}")
+                raise BusinessCaseError("--withhold", f"must be an endpoint id of the protocol or an effect given "
+                                                      f"({', '.join(ids)}); got {ep!r}")
         effects = withhold_effects(effects, args.withhold)
         meta = {**meta, "withheld": sorted(set(args.withhold))}
     # one documented default for the draws: the protocol's allocation seed (as the quarterly report and the demo)
@@ -263,15 +322,19 @@ def run(args) -> int:
         import dataclasses
 
         case = dataclasses.replace(case, discount_rate=args.discount_rate)
-    unit_costs = _parse_unit_costs(args.unit_cost, case.with_variants(args.variant) if args.variant else case)
+    unit_costs = _parse_unit_costs(args.unit_cost, _with_variants(case, args.variant) if args.variant else case)
     try:
         res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
                               horizon_years=args.horizon, payback_within=args.payback_within,
                               variants=args.variant, unit_costs=unit_costs, extra_notes=extra_notes)
     except BusinessCaseError as exc:
+        if exc.key == "variant":
+            raise BusinessCaseError("--variant", exc.message, file=exc.file) from None
         if args.effects and exc.file is None and exc.key.startswith("effects["):
             raise BusinessCaseError(exc.key, exc.message, file=args.effects) from None
         raise
+    if unit_costs:
+        meta = {**meta, "unit_costs": unit_costs}
     if args.json:
         print_json({**res.to_dict(), **meta})
     else:
