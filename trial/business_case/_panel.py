@@ -66,13 +66,8 @@ def benefit_years(enrollments: pd.DataFrame, status: pd.DataFrame, benefits, *, 
         if c not in status.columns:
             raise BusinessCaseError("status", f"must have a `{c}` column")
     st = status[status["pseudonym"].isin(enrollments["pseudonym"])]
-    s = st["status"].astype(str)
-    weeks = st.groupby("pseudonym", observed=True).size()
-    share = {}
-    for b in benefits:
-        share[b] = (s == b).groupby(st["pseudonym"], observed=True).sum().reindex(weeks.index, fill_value=0) / weeks
-    share["i alt"] = s.isin(benefits).groupby(st["pseudonym"], observed=True).sum().reindex(
-        weeks.index, fill_value=0) / weeks
+    share = {b: benefit_year_shares(st, [b]) for b in benefits}
+    share["i alt"] = benefit_year_shares(st, benefits)
     arm = enrollments.set_index("pseudonym")["treatment"].astype(int)
     rows = []
     for name, v in share.items():
@@ -115,7 +110,9 @@ def benefit_year_shares(status: pd.DataFrame, benefits, *, weeks=None) -> pd.Ser
         st = st[(w >= lo) & (w <= hi)]
     on = st["status"].astype(str).isin([str(b) for b in benefits])
     g = on.groupby(st["pseudonym"], observed=True)
-    return (g.sum() / g.size()).astype(float).rename("benefit_years")
+    share = (g.sum() / g.size()).astype(float).rename("benefit_years")
+    share.attrs["last_week"] = int(st["week"].max()) if len(st) else None    # latest week seen in the window
+    return share
 
 
 def benefit_years_effect(enrollments: pd.DataFrame, status: pd.DataFrame, benefits, *, weeks=None,
@@ -157,15 +154,20 @@ def benefit_years_effect(enrollments: pd.DataFrame, status: pd.DataFrame, benefi
     >>> benefit_years_effect(enr, st, ["rfy"])["estimate"]
     -0.5
     """
-    from ..estimate import difference_in_means
-
     for c in ("pseudonym", "treatment"):
         if c not in enrollments.columns:
             raise BusinessCaseError("enrollments", f"must have a `{c}` column")
     if not list(benefits):
         raise BusinessCaseError("benefits", "must name at least one benefit status")
     st = status[status["pseudonym"].isin(enrollments["pseudonym"])]
-    share = benefit_year_shares(st, benefits, weeks=weeks)
+    return _effect_of_shares(enrollments, benefit_year_shares(st, benefits, weeks=weeks), weeks,
+                             confidence_level)
+
+
+def _effect_of_shares(enrollments, share: pd.Series, weeks, confidence_level: float = 0.95) -> dict | None:
+    """:func:`benefit_years_effect` from the per-citizen shares (difference in means, Neyman SE)."""
+    from ..estimate import difference_in_means
+
     arm = enrollments.set_index("pseudonym")["treatment"].astype(int)
     d = pd.DataFrame({"y": share.to_numpy(float), "t": arm.reindex(share.index).to_numpy()})
     n_t, n_c = int((d.t == 1).sum()), int((d.t == 0).sum())
@@ -174,11 +176,10 @@ def benefit_years_effect(enrollments: pd.DataFrame, status: pd.DataFrame, benefi
     r = difference_in_means(d, outcome="y", treatment="t", confidence_level=confidence_level)
     if not (np.isfinite(r.estimate) and np.isfinite(r.std_error) and r.std_error > 0):
         return None
-    wk = st["week"] if weeks is None else st["week"][(st["week"] >= weeks[0]) & (st["week"] <= weeks[1])]
     return {"estimate": float(r.estimate), "std_error": float(r.std_error), "ci_low": float(r.ci_low),
             "ci_high": float(r.ci_high), "n_treatment": n_t, "n_control": n_c, "measured": True,
             "weeks": None if weeks is None else [int(weeks[0]), int(weeks[1])],
-            "last_week_observed": int(wk.max())}
+            "last_week_observed": int(share.attrs["last_week"])}
 
 
 def add_benefit_years(effects, frames, case):
@@ -219,7 +220,8 @@ def add_benefit_years(effects, frames, case):
     st = frames["status"]
     st = st[st["pseudonym"].isin(frames["enrollments"]["pseudonym"])]
     for d in lines:
-        eff = benefit_years_effect(frames["enrollments"], st, d.benefits, weeks=d.weeks)
+        share = benefit_year_shares(st, d.benefits, weeks=d.weeks)
+        eff = _effect_of_shares(frames["enrollments"], share, d.weeks)
         if eff is None:
             w = f" in follow-up weeks {d.weeks[0]}-{d.weeks[1]}" if d.weeks else ""
             notes.append(f"{d.endpoint}: fewer than 2 citizens of an arm are observed{w} yet, so the line "
@@ -231,7 +233,7 @@ def add_benefit_years(effects, frames, case):
                          f"{d.weeks[0]}-{d.weeks[1]} so far (no citizen is further yet)")
         if data is None:
             continue
-        data[d.endpoint] = data["pseudonym"].map(benefit_year_shares(st, d.benefits, weeks=d.weeks)).astype(float)
+        data[d.endpoint] = data["pseudonym"].map(share).astype(float)
         row = {c: np.nan for c in table.columns}
         row.update({"endpoint": d.endpoint, "estimator": "difference_in_means", "estimate": eff["estimate"],
                     "std_error": eff["std_error"]})
