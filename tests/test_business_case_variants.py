@@ -443,3 +443,15 @@ def test_cli_withhold_benefit_years(reg, capsys):
     out = json.loads(capsys.readouterr().out)
     e = next(x for x in out["effects"] if x["endpoint"] == "benefit_years")
     assert e["basis"] == "antaget" and e["estimate"] == -0.10 and out["withheld"] == ["benefit_years"]
+
+
+def test_cli_checks_unit_costs_before_the_analysis(tmp_path, capsys):
+    reg = str(tmp_path / "empty.sqlite")
+    assert main(["init", "--protocol", "protocols/ressourceforloeb.toml", "--register", reg]) == 0
+    capsys.readouterr()
+    # the register has nobody enrolled, so an analysis would fail; the bad price is named first
+    assert main(["business-case", "--register", reg, "--unit-cost", "Ingen linje=3"]) == 2
+    err = capsys.readouterr().err
+    assert "--unit-cost" in err and "enrolled" not in err
+    assert main(["business-case", "--register", reg, "--variant", "nope"]) == 2
+    assert "`--variant`" in capsys.readouterr().err

@@ -171,10 +171,10 @@ def _parse_amount(amount: str, item: str) -> float:
     return value
 
 
-def _effects_from_register(register: str, protocol_path, as_of=None, *, variants=(),
-                           case_path=None) -> tuple[dict, dict, object]:
-    """Effects from `trial analyze` on the register, the analysis' date (``as_of``, ``descriptive``) and the
-    register's own protocol. ``--protocol`` is accepted only when it is that protocol (same fingerprint)."""
+def _effects_from_register(register: str, protocol_path, as_of=None, *, prepare) -> tuple[dict, dict, object, tuple]:
+    """Effects from `trial analyze` on the register, the analysis' date (``as_of``, ``descriptive``), the
+    register's own protocol and ``prepare(protocol)`` (the case and unit costs, checked before the analysis
+    runs). ``--protocol`` is accepted only when it is that protocol (same fingerprint)."""
     import importlib
 
     from ..business_case import effects_from_analysis
@@ -198,24 +198,25 @@ def _effects_from_register(register: str, protocol_path, as_of=None, *, variants
                 f"{given.fingerprint[:12]}… (trial {given.trial.id!r}), the register's protocol "
                 f"{protocol.fingerprint[:12]}… (trial {protocol.trial.id!r}); with --register the effects come "
                 f"from the register's own protocol, so leave --protocol out or give that protocol's file")
+        prepared = prepare(protocol)            # bad --variant/--unit-cost stop here, before the analysis
+        chosen = prepared[1]
         result = analysis.analyze(reg, as_of=as_of)
         mode = reg.mode
         # measured helårspersoner per benefit, beside the case (its driver lines count the same money)
         years = _benefit_years(reg, as_of)
         effects = effects_from_analysis(result, protocol)
         notes = []
-        if variants:
+        if chosen.variants:
             # a variant line that prices the measured helårspersoner: measure them on this register's panel
-            from ..business_case import add_benefit_years, default_case_path, load_case
+            from ..business_case import add_benefit_years
 
-            case = _with_variants(load_case(case_path or default_case_path(protocol)), variants)
-            effects, notes = add_benefit_years(effects, analysis.register_frames(reg, as_of), case)
+            effects, notes = add_benefit_years(effects, analysis.register_frames(reg, as_of), chosen)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
             "descriptive": getattr(result, "descriptive", None), "mode": mode,
             **({"benefit_years": years.to_dict("records")} if years is not None else {}),
             "_notes": notes}
-    return effects, meta, protocol
+    return effects, meta, protocol, prepared
 
 
 def _benefit_years(reg, as_of):
@@ -295,13 +296,26 @@ def run(args) -> int:
                 print("Bemærk: " + _unit_costs_da(unit_costs))
         return EXIT_CHECK_FAILED if (args.strict and res.warnings) else EXIT_OK
 
+    from ..business_case import default_case_path
+
+    def prepare(protocol):
+        """The case (discount rate applied), the case with the chosen variants, and the parsed unit costs."""
+        case = load_case(args.case) if args.case else load_case(default_case_path(protocol))
+        if args.discount_rate is not None:
+            import dataclasses
+
+            case = dataclasses.replace(case, discount_rate=args.discount_rate)
+        chosen = _with_variants(case, args.variant) if args.variant else case
+        return case, chosen, _parse_unit_costs(args.unit_cost, chosen)
+
     meta = {}
     if args.effects:
         protocol = load_protocol(args.protocol)
+        case, _chosen, unit_costs = prepare(protocol)
         effects = _load_effects(args.effects)
     else:
-        effects, meta, protocol = _effects_from_register(args.register, args.protocol, args.as_of,
-                                                         variants=args.variant, case_path=args.case)
+        effects, meta, protocol, (case, _chosen, unit_costs) = _effects_from_register(
+            args.register, args.protocol, args.as_of, prepare=prepare)
     extra_notes = meta.pop("_notes", [])
     if args.withhold:
         from ..business_case import withhold_effects
@@ -315,14 +329,6 @@ def run(args) -> int:
         meta = {**meta, "withheld": sorted(set(args.withhold))}
     # one documented default for the draws: the protocol's allocation seed (as the quarterly report and the demo)
     seed = args.seed if args.seed is not None else default_seed(protocol)
-    from ..business_case import default_case_path
-
-    case = load_case(args.case) if args.case else load_case(default_case_path(protocol))
-    if args.discount_rate is not None:
-        import dataclasses
-
-        case = dataclasses.replace(case, discount_rate=args.discount_rate)
-    unit_costs = _parse_unit_costs(args.unit_cost, _with_variants(case, args.variant) if args.variant else case)
     try:
         res = effect_fed_case(effects, case=case, protocol=protocol, n_draws=args.draws, rng=seed,
                               horizon_years=args.horizon, payback_within=args.payback_within,
