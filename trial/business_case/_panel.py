@@ -82,11 +82,13 @@ def benefit_years(enrollments: pd.DataFrame, status: pd.DataFrame, benefits, *, 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def benefit_years_from_register(register, *, as_of=None, citizens: int | None = None) -> pd.DataFrame:
-    """:func:`benefit_years` on a register's weekly panel (its protocol's benefit statuses) at ``as_of``."""
+def benefit_years_from_register(register, *, as_of=None, citizens: int | None = None,
+                                frames=None) -> pd.DataFrame:
+    """:func:`benefit_years` on a register's weekly panel (its protocol's benefit statuses) at ``as_of``;
+    ``frames``: :func:`trial.analysis.register_frames` already read (``as_of`` is then theirs)."""
     from ..analysis import register_frames
 
-    f = register_frames(register, as_of)
+    f = frames if frames is not None else register_frames(register, as_of)
     proto = f["protocol"]
     if citizens is None:
         citizens = int(proto.capacity or 100)

@@ -203,30 +203,25 @@ def _effects_from_register(register: str, protocol_path, as_of=None, *, prepare)
         result = analysis.analyze(reg, as_of=as_of)
         mode = reg.mode
         # measured helårspersoner per benefit, beside the case (its driver lines count the same money)
-        years = _benefit_years(reg, as_of)
+        from ..business_case import benefit_years_from_register
+
+        # the panel is read once for both uses below (an analysis module without it: no table, no variant data)
+        read = getattr(analysis, "register_frames", None)
+        frames = read(reg, as_of) if read is not None else None
+        years = benefit_years_from_register(reg, frames=frames) if frames is not None else None
         effects = effects_from_analysis(result, protocol)
         notes = []
-        if chosen.variants:
+        if chosen.variants and frames is not None:
             # a variant line that prices the measured helårspersoner: measure them on this register's panel
             from ..business_case import add_benefit_years
 
-            effects, notes = add_benefit_years(effects, analysis.register_frames(reg, as_of), chosen)
+            effects, notes = add_benefit_years(effects, frames, chosen)
     when = getattr(result, "as_of", None)
     meta = {"as_of": when.isoformat() if hasattr(when, "isoformat") else when,
             "descriptive": getattr(result, "descriptive", None), "mode": mode,
             **({"benefit_years": years.to_dict("records")} if years is not None else {}),
             "_notes": notes}
     return effects, meta, protocol, prepared
-
-
-def _benefit_years(reg, as_of):
-    """Measured Δ helårspersoner per benefit on the register (None where trial.analysis is not installed)."""
-    try:
-        from ..business_case._panel import benefit_years_from_register
-
-        return benefit_years_from_register(reg, as_of=as_of)
-    except ImportError:
-        return None
 
 
 def _benefit_years_text(rows, priced=None) -> str:

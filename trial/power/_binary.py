@@ -309,20 +309,24 @@ def _boschloo_region_onesided(n1, n0, level, alternative):
         best, centre = sups[i] if i in sups else grid_sup(i)
         return _refine(n1, n0, order, levels[i], best, centre, step) <= level
 
-    top = lo                                                # refined bisection below the grid's last level
-    lo, hi = -1, top
-    if admitted(hi):
-        lo = hi
-    else:
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if admitted(mid):
-                lo = mid
-            else:
-                hi = mid
+    lo = _last_admitted(lo, admitted)                       # refined bisection below the grid's last level
     if lo >= 0:
         region[order[:levels[lo]]] = True
     return region.reshape(n1 + 1, n0 + 1)
+
+
+def _last_admitted(top: int, admitted) -> int:
+    """The last level in ``0..top`` that ``admitted`` (monotone: true up to some level) accepts, else -1."""
+    if admitted(top):
+        return top
+    lo, hi = -1, top
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if admitted(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _boschloo_region_scan(n1, n0, level, alternative):
@@ -333,16 +337,8 @@ def _boschloo_region_scan(n1, n0, level, alternative):
     region = np.zeros((n1 + 1) * (n0 + 1), dtype=bool)
     if cand.size == 0:
         return region.reshape(n1 + 1, n0 + 1)
-    lo, hi = -1, int(cand[-1])
-    if _refine(n1, n0, order, levels[hi], best[hi], centre[hi], step) <= level:
-        lo = hi
-    else:
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _refine(n1, n0, order, levels[mid], best[mid], centre[mid], step) <= level:
-                lo = mid
-            else:
-                hi = mid
+    lo = _last_admitted(int(cand[-1]),
+                        lambda i: _refine(n1, n0, order, levels[i], best[i], centre[i], step) <= level)
     if lo >= 0:
         region[order[:levels[lo]]] = True
     return region.reshape(n1 + 1, n0 + 1)
